@@ -1,0 +1,231 @@
+// Package m2mauth builds a machine-to-machine OAuth 2.0 authorization server on
+// Amazon Cognito: a user pool that no person signs in to, resource servers with
+// custom scopes, client-credentials app clients that may each request a subset
+// of those scopes, and a domain whose /oauth2/token endpoint issues access
+// tokens. Each client's secret is handed to its consumer through Secrets
+// Manager, never through outputs or environment variables.
+package m2mauth
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// AuthServer is a Cognito user pool set up as an OAuth 2.0 authorization
+// server for machines.
+type AuthServer struct {
+	constructs.Construct
+
+	// UserPool is the pool behind the authorizer and the token endpoint.
+	UserPool awscognito.UserPool
+	// ResourceServers are the declarations the pool was built from, in order.
+	ResourceServers []*ResourceServer
+	// Clients are the machine clients, in the order they were declared.
+	Clients []*Client
+	// Domain serves the OAuth 2.0 endpoints.
+	Domain awscognito.UserPoolDomain
+	// BaseURL is the domain's URL, "https://<host>", with no trailing slash.
+	BaseURL *string
+	// TokenURL is BaseURL + "/oauth2/token", where clients exchange their id and
+	// secret for an access token.
+	TokenURL *string
+
+	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
+}
+
+// Client is one machine client of an AuthServer.
+type Client struct {
+	// Name is the name the client was declared with.
+	Name string
+	// Scopes are the scopes the client may request; a token request without a
+	// scope gets all of them.
+	Scopes []Scope
+	// UserPoolClient is the Cognito app client.
+	UserPoolClient awscognito.UserPoolClient
+	// ClientID is the app client id.
+	ClientID *string
+	// Secret holds {"client_id", "client_secret", "token_url"} for the
+	// consumer. Grant read access to whoever calls the API.
+	Secret awssecretsmanager.Secret
+}
+
+// NewAuthServer validates props and then creates the user pool, its resource
+// servers, clients, client secrets in Secrets Manager, the domain, and outputs
+// for the token URL, each client id and each secret's ARN. Invalid props panic
+// with an error that names every bad prop and value before anything is created.
+func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps) *AuthServer {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
+	a := &AuthServer{
+		Construct:       constructs.NewConstruct(scope, &id),
+		ResourceServers: append([]*ResourceServer(nil), props.ResourceServers...),
+		cognitoServers:  map[*ResourceServer]awscognito.UserPoolResourceServer{},
+	}
+	a.UserPool = newMachineUserPool(a.Construct, props)
+	for _, r := range props.ResourceServers {
+		r.owner = a
+		a.cognitoServers[r] = a.UserPool.AddResourceServer(jsii.String(constructID(r.identifier)+"ResourceServer"), &awscognito.UserPoolResourceServerOptions{
+			Identifier:                 jsii.String(r.identifier),
+			UserPoolResourceServerName: jsii.String(r.name),
+			Scopes:                     cognitoScopes(r),
+		})
+	}
+	a.Domain, a.BaseURL = newDomain(a, props.Domain)
+	a.TokenURL = jsii.String(*a.BaseURL + "/oauth2/token")
+	for _, c := range props.Clients {
+		a.Clients = append(a.Clients, a.newClient(c))
+	}
+	a.addOutputs(id)
+	return a
+}
+
+// Owns reports whether s was declared by one of this pool's resource servers.
+// Other constructs use it to refuse scopes from a different pool.
+func (a *AuthServer) Owns(s Scope) bool {
+	return !s.IsZero() && s.server.owner == a
+}
+
+// Client returns the client declared with the given name, or nil.
+func (a *AuthServer) Client(name string) *Client {
+	for _, c := range a.Clients {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// CognitoResourceServer returns the CloudFormation-backed resource server made
+// from the declaration r, or nil when r is not one of this pool's.
+func (a *AuthServer) CognitoResourceServer(r *ResourceServer) awscognito.UserPoolResourceServer {
+	return a.cognitoServers[r]
+}
+
+func newMachineUserPool(scope constructs.Construct, props *AuthServerProps) awscognito.UserPool {
+	removal, protection := awscdk.RemovalPolicy_RETAIN, true
+	if props.Disposable {
+		removal, protection = awscdk.RemovalPolicy_DESTROY, false
+	}
+	plan := props.FeaturePlan
+	if plan == "" {
+		plan = awscognito.FeaturePlan_LITE
+	}
+	var name *string
+	if props.UserPoolName != "" {
+		name = jsii.String(props.UserPoolName)
+	}
+	return awscognito.NewUserPool(scope, jsii.String("Resource"), &awscognito.UserPoolProps{
+		UserPoolName: name,
+		// Only administrators may create users; machines authenticate as app
+		// clients, so the pool should never hold a user at all.
+		SelfSignUpEnabled:  jsii.Bool(false),
+		AccountRecovery:    awscognito.AccountRecovery_NONE,
+		FeaturePlan:        plan,
+		DeletionProtection: jsii.Bool(protection),
+		RemovalPolicy:      removal,
+		// No user signs in, but a strict policy keeps an accidental admin-created
+		// user from weakening the pool (and satisfies cdk-nag AwsSolutions-COG1).
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength:            jsii.Number(14),
+			RequireLowercase:     jsii.Bool(true),
+			RequireUppercase:     jsii.Bool(true),
+			RequireDigits:        jsii.Bool(true),
+			RequireSymbols:       jsii.Bool(true),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(1)),
+		},
+	})
+}
+
+func cognitoScopes(r *ResourceServer) *[]awscognito.ResourceServerScope {
+	scopes := make([]awscognito.ResourceServerScope, len(r.scopes))
+	for i, s := range r.scopes {
+		scopes[i] = awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{
+			ScopeName:        jsii.String(s.name),
+			ScopeDescription: jsii.String(s.description),
+		})
+	}
+	return &scopes
+}
+
+func (a *AuthServer) newClient(props ClientProps) *Client {
+	validity := props.AccessTokenValidity
+	if validity == 0 {
+		validity = DefaultAccessTokenValidity
+	}
+	oauthScopes := make([]awscognito.OAuthScope, len(props.Scopes))
+	for i, s := range props.Scopes {
+		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s.String()))
+	}
+	id := constructID(props.Name)
+	client := a.UserPool.AddClient(jsii.String(id+"Client"), &awscognito.UserPoolClientOptions{
+		UserPoolClientName: jsii.String(props.Name),
+		GenerateSecret:     jsii.Bool(true),
+		// Every user flow off: the client only exchanges its secret for tokens.
+		AuthFlows: &awscognito.AuthFlow{
+			AdminUserPassword: jsii.Bool(false),
+			Custom:            jsii.Bool(false),
+			User:              jsii.Bool(false),
+			UserPassword:      jsii.Bool(false),
+			UserSrp:           jsii.Bool(false),
+		},
+		OAuth: &awscognito.OAuthSettings{
+			Flows: &awscognito.OAuthFlows{
+				ClientCredentials:      jsii.Bool(true),
+				AuthorizationCodeGrant: jsii.Bool(false),
+				ImplicitCodeGrant:      jsii.Bool(false),
+			},
+			Scopes: &oauthScopes,
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{
+			awscognito.UserPoolClientIdentityProvider_COGNITO(),
+		},
+		AccessTokenValidity:        awscdk.Duration_Minutes(jsii.Number(validity.Minutes())),
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+	})
+	// Cognito only creates the OAuth scopes once the resource servers exist.
+	for _, s := range props.Scopes {
+		client.Node().AddDependency(a.cognitoServers[s.server])
+	}
+	secret := awssecretsmanager.NewSecret(a.Construct, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
+		SecretObjectValue: &map[string]awscdk.SecretValue{
+			"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
+			"client_secret": client.UserPoolClientSecret(),
+			"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
+		},
+	})
+	return &Client{
+		Name:           props.Name,
+		Scopes:         append([]Scope(nil), props.Scopes...),
+		UserPoolClient: client,
+		ClientID:       client.UserPoolClientId(),
+		Secret:         secret,
+	}
+}
+
+// addOutputs gives the outputs fixed, readable names (prefixed with the
+// construct id so two AuthServers in one stack do not collide): tools and
+// people read them after `cdk deploy`, so they must not carry a hash.
+func (a *AuthServer) addOutputs(id string) {
+	prefix := constructID(id)
+	output := func(name, description string, value *string) {
+		out := awscdk.NewCfnOutput(a.Construct, jsii.String(name), &awscdk.CfnOutputProps{
+			Value:       value,
+			Description: jsii.String(description),
+		})
+		out.OverrideLogicalId(jsii.String(prefix + name))
+	}
+	output("TokenUrl", "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
+	for _, c := range a.Clients {
+		key := constructID(c.Name)
+		output(key+"ClientId", fmt.Sprintf("App client id of machine client %q", c.Name), c.ClientID)
+		output(key+"SecretArn", fmt.Sprintf("Secrets Manager secret with the credentials of machine client %q", c.Name), c.Secret.SecretArn())
+	}
+}

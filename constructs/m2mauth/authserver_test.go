@@ -1,0 +1,317 @@
+package m2mauth_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/internal/cdktest"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+// fixture is one synthesized configuration and what the test declared for it.
+type fixture struct {
+	stack    awscdk.Stack
+	auth     *m2mauth.AuthServer
+	template cdktest.Template
+	// declared maps each client name to the scopes the test gave it.
+	declared map[string][]string
+	validity map[string]time.Duration
+}
+
+// The three configurations users will meet share one app and one synthesis.
+var (
+	fixturesOnce sync.Once
+	fixtures     map[string]*fixture
+)
+
+const (
+	derivedDomain = "derived-prefix"
+	prefixDomain  = "explicit-prefix"
+	customDomain  = "custom-domain"
+)
+
+func loadFixtures(t *testing.T) map[string]*fixture {
+	t.Helper()
+	fixturesOnce.Do(func() {
+		app := cdktest.NewApp()
+		fixtures = map[string]*fixture{
+			derivedDomain: newFixture(app, "AwsWeatherStack", nil, false),
+			prefixDomain:  newFixture(app, "PrefixStack", func(awscdk.Stack) m2mauth.Domain { return m2mauth.PrefixDomain{Prefix: "weather-events-test"} }, true),
+			customDomain: newFixture(app, "CustomDomainStack", func(stack awscdk.Stack) m2mauth.Domain {
+				return m2mauth.CustomDomain{
+					DomainName:  "auth.example.com",
+					Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555")),
+					HostedZone: awsroute53.HostedZone_FromHostedZoneAttributes(stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
+						HostedZoneId: jsii.String("Z0123456789ABCDEFGHIJ"), ZoneName: jsii.String("example.com"),
+					}),
+				}
+			}, false),
+		}
+		for _, f := range fixtures {
+			f.template = cdktest.Synth(t, f.stack)
+		}
+	})
+	if fixtures == nil || fixtures[derivedDomain].template == nil {
+		t.Fatal("shared synthesis failed in an earlier test")
+	}
+	return fixtures
+}
+
+// newFixture declares two resource servers and two clients with different
+// scope subsets and token lifetimes.
+func newFixture(app awscdk.App, id string, domain func(awscdk.Stack) m2mauth.Domain, disposable bool) *fixture {
+	stack := awscdk.NewStack(app, jsii.String(id), nil)
+	weather := m2mauth.NewResourceServer("weather-api", "Weather events API")
+	get := weather.AddScope("get", "List weather events")
+	post := weather.AddScope("post", "Create weather events")
+	weather.AddScope("delete", "Delete weather events")
+	reports := m2mauth.NewResourceServer("https://reports.example.com", "Reports")
+	read := reports.AddScope("read", "Read reports")
+
+	props := &m2mauth.AuthServerProps{
+		ResourceServers: []*m2mauth.ResourceServer{weather, reports},
+		Clients: []m2mauth.ClientProps{
+			{Name: "weather-service", Scopes: []m2mauth.Scope{get, post}},
+			{Name: "auditor", Scopes: []m2mauth.Scope{get, read}, AccessTokenValidity: 15 * time.Minute},
+		},
+		Disposable: disposable,
+	}
+	if domain != nil {
+		props.Domain = domain(stack)
+	}
+	return &fixture{
+		stack: stack,
+		auth:  m2mauth.NewAuthServer(stack, "Auth", props),
+		declared: map[string][]string{
+			"weather-service": {"weather-api/get", "weather-api/post"},
+			"auditor":         {"weather-api/get", "https://reports.example.com/read"},
+		},
+		validity: map[string]time.Duration{"weather-service": 60 * time.Minute, "auditor": 15 * time.Minute},
+	}
+}
+
+func forEachFixture(t *testing.T, check func(t *testing.T, f *fixture)) {
+	for name, f := range loadFixtures(t) {
+		t.Run(name, func(t *testing.T) { check(t, f) })
+	}
+}
+
+func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any {
+	t.Helper()
+	r := f.template.Resource(cdktest.LogicalID(f.stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
+	require.NotNil(t, r, "client %q not in template", c.Name)
+	return r["Properties"].(map[string]any)
+}
+
+// SECURITY.md item 5: every client is a client-credentials-only client with a
+// secret and nothing a user-facing client would need.
+func TestClientsUseClientCredentialsOnly(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		require.Len(t, f.template.Resources("AWS::Cognito::UserPoolClient"), 2)
+		for _, c := range f.auth.Clients {
+			p := clientResource(t, f, c)
+			assert.Equal(t, true, p["GenerateSecret"], c.Name)
+			assert.Equal(t, []any{"client_credentials"}, p["AllowedOAuthFlows"], c.Name)
+			assert.Equal(t, true, p["AllowedOAuthFlowsUserPoolClient"], c.Name)
+			assert.NotContains(t, p, "CallbackURLs", c.Name)
+			assert.NotContains(t, p, "LogoutURLs", c.Name)
+			assert.NotContains(t, p, "DefaultRedirectURI", c.Name)
+			// Refresh is the only flow left: client credentials issue no
+			// refresh token, and every flow that takes a user's password is off.
+			assert.Equal(t, []any{"ALLOW_REFRESH_TOKEN_AUTH"}, p["ExplicitAuthFlows"], c.Name)
+			assert.Equal(t, "ENABLED", p["PreventUserExistenceErrors"], c.Name)
+			assert.Equal(t, true, p["EnableTokenRevocation"], c.Name)
+			assert.Equal(t, []any{"COGNITO"}, p["SupportedIdentityProviders"], c.Name)
+		}
+	})
+}
+
+// SECURITY.md items 2 and 6: each client holds exactly its declared custom
+// scopes, and no standard scope.
+func TestClientsHoldExactlyTheirDeclaredScopes(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		for _, c := range f.auth.Clients {
+			p := clientResource(t, f, c)
+			var got []string
+			for _, s := range p["AllowedOAuthScopes"].([]any) {
+				got = append(got, s.(string))
+			}
+			assert.ElementsMatch(t, f.declared[c.Name], got, c.Name)
+			for _, s := range got {
+				assert.NotContains(t, []string{"openid", "profile", "email", "phone", "aws.cognito.signin.user.admin"}, s)
+				assert.Contains(t, s, "/", "scope %q is not <resource server>/<scope>", s)
+			}
+		}
+	})
+}
+
+// Cognito rejects a client whose scopes do not exist yet, so every client
+// must be created after the resource servers it draws from.
+func TestClientsDependOnTheirResourceServers(t *testing.T) {
+	f := loadFixtures(t)[derivedDomain]
+	for _, c := range f.auth.Clients {
+		r := f.template.Resource(cdktest.LogicalID(f.stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
+		for _, s := range c.Scopes {
+			server := f.auth.CognitoResourceServer(s.ResourceServer())
+			want := cdktest.LogicalID(f.stack, server.Node().DefaultChild().(awscdk.CfnElement))
+			assert.Contains(t, r["DependsOn"], want, c.Name)
+		}
+	}
+}
+
+// SECURITY.md item 7: access-token lifetime set explicitly, in minutes,
+// 60 by default.
+func TestAccessTokenValidityIsExplicitMinutes(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		for _, c := range f.auth.Clients {
+			p := clientResource(t, f, c)
+			assert.Equal(t, map[string]any{"AccessToken": "minutes"}, p["TokenValidityUnits"], c.Name)
+			assert.EqualValues(t, f.validity[c.Name].Minutes(), p["AccessTokenValidity"], c.Name)
+		}
+	})
+}
+
+func TestResourceServersDeclareTheirScopes(t *testing.T) {
+	f := loadFixtures(t)[derivedDomain]
+	servers := f.template.Resources("AWS::Cognito::UserPoolResourceServer")
+	require.Len(t, servers, 2)
+	byID := map[string]map[string]any{}
+	for _, s := range servers {
+		byID[s.Properties["Identifier"].(string)] = s.Properties
+	}
+	assert.Equal(t, []any{
+		map[string]any{"ScopeName": "get", "ScopeDescription": "List weather events"},
+		map[string]any{"ScopeName": "post", "ScopeDescription": "Create weather events"},
+		map[string]any{"ScopeName": "delete", "ScopeDescription": "Delete weather events"},
+	}, byID["weather-api"]["Scopes"])
+	assert.Equal(t, "Weather events API", byID["weather-api"]["Name"])
+	assert.Equal(t, map[string]any{"Ref": cdktest.LogicalID(f.stack, f.auth.UserPool.Node().DefaultChild().(awscdk.CfnElement))}, byID["weather-api"]["UserPoolId"])
+}
+
+// SECURITY.md item 9: nobody signs up, the password policy meets cdk-nag
+// COG1, and the pool survives a stack deletion unless it is disposable.
+func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		pools := f.template.Resources("AWS::Cognito::UserPool")
+		require.Len(t, pools, 1)
+		pool := pools[0]
+		assert.Equal(t, map[string]any{"AllowAdminCreateUserOnly": true}, pool.Properties["AdminCreateUserConfig"])
+		policy := pool.Properties["Policies"].(map[string]any)["PasswordPolicy"].(map[string]any)
+		assert.GreaterOrEqual(t, policy["MinimumLength"], float64(8))
+		for _, k := range []string{"RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"} {
+			assert.Equal(t, true, policy[k], k)
+		}
+		assert.Equal(t, "LITE", pool.Properties["UserPoolTier"])
+		if f.stack.StackName() != nil && *f.stack.StackName() == "PrefixStack" {
+			assert.Equal(t, "INACTIVE", pool.Properties["DeletionProtection"])
+			assert.Equal(t, "Delete", pool.Raw["DeletionPolicy"])
+			return
+		}
+		assert.Equal(t, "ACTIVE", pool.Properties["DeletionProtection"])
+		assert.Equal(t, "Retain", pool.Raw["DeletionPolicy"])
+		assert.Equal(t, "Retain", pool.Raw["UpdateReplacePolicy"])
+	})
+}
+
+// SECURITY.md item 8: the client secret is only ever written into a Secrets
+// Manager secret: not into an output, a parameter or any other resource.
+func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		const secretAttr = "UserPoolClient.ClientSecret"
+		for name, section := range map[string]map[string]any{
+			"Outputs": f.template.Section("Outputs"), "Parameters": f.template.Section("Parameters"),
+		} {
+			assert.NotContains(t, mustJSON(t, section), secretAttr, name)
+		}
+		for id, r := range f.template.Section("Resources") {
+			typ := r.(map[string]any)["Type"]
+			if typ == "AWS::SecretsManager::Secret" {
+				continue
+			}
+			assert.NotContains(t, mustJSON(t, r.(map[string]any)["Properties"]), secretAttr, "%s (%s)", id, typ)
+		}
+		secrets := f.template.Resources("AWS::SecretsManager::Secret")
+		require.Len(t, secrets, len(f.auth.Clients))
+		for _, c := range f.auth.Clients {
+			logical := cdktest.LogicalID(f.stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			body := mustJSON(t, f.template.Resource(logical)["Properties"].(map[string]any)["SecretString"])
+			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, secretAttr} {
+				assert.Contains(t, body, key, c.Name)
+			}
+		}
+	})
+}
+
+// The outputs a consumer reads after deploying carry fixed names.
+func TestOutputsNameTokenURLClientIDsAndSecretARNs(t *testing.T) {
+	f := loadFixtures(t)[derivedDomain]
+	outputs := f.template.Section("Outputs")
+	for _, key := range []string{"AuthTokenUrl", "AuthWeatherServiceClientId", "AuthWeatherServiceSecretArn", "AuthAuditorClientId", "AuthAuditorSecretArn"} {
+		assert.Contains(t, outputs, key)
+	}
+	client := f.auth.Client("auditor")
+	require.NotNil(t, client)
+	assert.Equal(t, f.stack.Resolve(client.ClientID), outputs["AuthAuditorClientId"].(map[string]any)["Value"])
+	assert.Equal(t, f.stack.Resolve(client.Secret.SecretArn()), outputs["AuthAuditorSecretArn"].(map[string]any)["Value"])
+	assert.Contains(t, mustJSON(t, outputs["AuthTokenUrl"]), `.amazoncognito.com/oauth2/token`)
+}
+
+// The derived prefix keeps a readable part of the stack name, drops words
+// Cognito reserves ("Aws" in "AwsWeatherStack"), and adds the last block of
+// the stack's CloudFormation id so a redeployed stack gets a fresh prefix.
+func TestDerivedPrefixComesFromStackNameAndID(t *testing.T) {
+	f := loadFixtures(t)[derivedDomain]
+	domains := f.template.Resources("AWS::Cognito::UserPoolDomain")
+	require.Len(t, domains, 1)
+	want := map[string]any{"Fn::Join": []any{"", []any{"weatherstack-", map[string]any{
+		"Fn::Select": []any{float64(4), map[string]any{"Fn::Split": []any{"-", map[string]any{
+			"Fn::Select": []any{float64(2), map[string]any{"Fn::Split": []any{"/", map[string]any{"Ref": "AWS::StackId"}}}},
+		}}}},
+	}}}}
+	assert.Equal(t, want, domains[0].Properties["Domain"])
+	assert.NotContains(t, domains[0].Properties, "CustomDomainConfig")
+}
+
+func TestExplicitPrefixIsUsedAsIs(t *testing.T) {
+	f := loadFixtures(t)[prefixDomain]
+	domains := f.template.Resources("AWS::Cognito::UserPoolDomain")
+	require.Len(t, domains, 1)
+	assert.Equal(t, "weather-events-test", domains[0].Properties["Domain"])
+}
+
+func TestCustomDomainHasCertificateAndAliasRecord(t *testing.T) {
+	f := loadFixtures(t)[customDomain]
+	domains := f.template.Resources("AWS::Cognito::UserPoolDomain")
+	require.Len(t, domains, 1)
+	assert.Equal(t, "auth.example.com", domains[0].Properties["Domain"])
+	assert.Equal(t, map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"},
+		domains[0].Properties["CustomDomainConfig"])
+
+	records := f.template.Resources("AWS::Route53::RecordSet")
+	require.Len(t, records, 1)
+	assert.Equal(t, "A", records[0].Properties["Type"])
+	assert.Equal(t, "auth.example.com.", records[0].Properties["Name"])
+	assert.Equal(t, "Z0123456789ABCDEFGHIJ", records[0].Properties["HostedZoneId"])
+	alias := mustJSON(t, records[0].Properties["AliasTarget"])
+	assert.Contains(t, alias, "CloudFrontDistribution", "the alias must point at the domain's CloudFront distribution")
+	assert.Equal(t, "https://auth.example.com/oauth2/token", *f.auth.TokenURL)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return strings.ReplaceAll(string(b), `\u0026`, "&")
+}

@@ -1,0 +1,332 @@
+package m2mauth
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Access-token lifetimes Cognito accepts, and the one we default to.
+const (
+	MinAccessTokenValidity     = 5 * time.Minute
+	MaxAccessTokenValidity     = 24 * time.Hour
+	DefaultAccessTokenValidity = 60 * time.Minute
+)
+
+// AuthServerProps configures an AuthServer.
+type AuthServerProps struct {
+	// UserPoolName is the Cognito user pool's name.
+	// Default: CloudFormation generates a name.
+	UserPoolName string
+
+	// ResourceServers declare the custom scopes of the pool. At least one.
+	ResourceServers []*ResourceServer
+
+	// Clients are the machine clients, each allowed a subset of the scopes.
+	// At least one.
+	Clients []ClientProps
+
+	// Domain hosts the /oauth2/token endpoint.
+	// Default: a Cognito prefix domain derived from the stack name and the
+	// stack's CloudFormation id, unique per deployment.
+	Domain Domain
+
+	// Disposable turns off deletion protection and lets CloudFormation delete
+	// the user pool with the stack. Use it for throw-away stacks only.
+	// Default: false, the pool has deletion protection and RETAIN.
+	Disposable bool
+
+	// FeaturePlan is the Cognito feature plan of the pool.
+	// Default: LITE. Machines never sign in, so nothing in Essentials or Plus
+	// (managed login, user threat protection) applies to client credentials.
+	FeaturePlan awscognito.FeaturePlan
+}
+
+// ClientProps declares one machine client (an app client that uses the
+// client-credentials grant).
+type ClientProps struct {
+	// Name identifies the client: its Cognito client name, its construct id
+	// and its outputs. Letters, digits, '-', '_' and '.'; unique in the pool.
+	Name string
+
+	// Scopes the client may request. At least one; each from one of the
+	// pool's ResourceServers.
+	Scopes []Scope
+
+	// AccessTokenValidity is how long its access tokens live, in whole
+	// minutes from 5 minutes to 1 day.
+	// Default: 60 minutes.
+	AccessTokenValidity time.Duration
+}
+
+// Domain is where the pool's OAuth 2.0 endpoints are served: a PrefixDomain
+// or a CustomDomain.
+type Domain interface {
+	validate() error
+}
+
+// PrefixDomain serves the endpoints at
+// https://<prefix>.auth.<region>.amazoncognito.com.
+type PrefixDomain struct {
+	// Prefix must be unique in the region, lowercase letters, digits and
+	// hyphens, and must not contain "aws", "amazon" or "cognito".
+	// Default: derived from the stack (see AuthServerProps.Domain).
+	Prefix string
+}
+
+// CustomDomain serves the endpoints at https://<DomainName> and adds a Route53
+// alias record for it in HostedZone.
+type CustomDomain struct {
+	// DomainName is the fully qualified name, e.g. "auth.example.com". Cognito
+	// requires an A record for its parent domain ("example.com").
+	DomainName string
+	// Certificate covers DomainName and must be issued in us-east-1.
+	Certificate awscertificatemanager.ICertificate
+	// HostedZone receives the alias A record for DomainName.
+	HostedZone awsroute53.IHostedZone
+}
+
+var (
+	domainPrefixPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	reservedPrefixWords = []string{"aws", "amazon", "cognito"}
+	// Cognito's patterns for names, identifiers and scope names, minus the
+	// characters that would break our construct ids and outputs.
+	clientNamePattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	serverNamePattern     = regexp.MustCompile(`^[\w\s+=,.@-]{1,256}$`)
+	identifierPattern     = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
+	scopeNamePattern      = regexp.MustCompile(`^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$`)
+	domainNamePattern     = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	certificateUsEast1Msg = "Cognito custom domains need an ACM certificate in us-east-1"
+)
+
+// Validate reports every problem with the props, each naming the prop and the
+// value received. NewAuthServer calls it before creating anything.
+func (p *AuthServerProps) Validate() error {
+	if p == nil {
+		return errors.New("m2mauth: AuthServerProps are required")
+	}
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("m2mauth: "+format, args...))
+	}
+
+	if len(p.ResourceServers) == 0 {
+		add("ResourceServers is empty: declare at least one resource server with its scopes")
+	}
+	declared := map[*ResourceServer]bool{}
+	identifiers := map[string]int{}
+	serverIDs := map[string]int{}
+	for i, r := range p.ResourceServers {
+		if r == nil {
+			add("ResourceServers[%d] is nil", i)
+			continue
+		}
+		where := fmt.Sprintf("ResourceServers[%d] %q", i, r.identifier)
+		if declared[r] {
+			add("%s is listed twice", where)
+		}
+		declared[r] = true
+		if r.owner != nil {
+			add("%s already belongs to another AuthServer (%s)", where, r.owner.Node().Path())
+		}
+		if !identifierPattern.MatchString(r.identifier) {
+			add("%s: Identifier %q must be 1-256 printable characters without spaces, '\"' or '\\'", where, r.identifier)
+		}
+		if j, dup := identifiers[r.identifier]; dup {
+			add("%s: Identifier %q is already used by ResourceServers[%d]", where, r.identifier, j)
+		} else {
+			identifiers[r.identifier] = i
+			id := constructID(r.identifier)
+			if id == "" {
+				add("%s: Identifier %q needs at least one letter or digit", where, r.identifier)
+			} else if j, dup := serverIDs[id]; dup {
+				add("%s: Identifier %q differs from ResourceServers[%d] only in punctuation or case", where, r.identifier, j)
+			}
+			serverIDs[id] = i
+		}
+		if !serverNamePattern.MatchString(r.name) {
+			add("%s: Name %q must be 1-256 letters, digits, spaces or + = , . @ -", where, r.name)
+		}
+		if len(r.scopes) == 0 {
+			add("%s declares no scopes: add at least one with AddScope", where)
+		}
+		scopeNames := map[string]bool{}
+		for _, s := range r.scopes {
+			if !scopeNamePattern.MatchString(s.name) {
+				add("%s: scope name %q must be 1-256 printable characters without spaces, '/', '\"' or '\\'", where, s.name)
+			}
+			if scopeNames[s.name] {
+				add("%s: scope %q is declared twice", where, s.name)
+			}
+			scopeNames[s.name] = true
+			if l := len(s.description); l < 1 || l > 256 {
+				add("%s: scope %q needs a description of 1-256 characters (got %d)", where, s.name, l)
+			}
+		}
+	}
+
+	if len(p.Clients) == 0 {
+		add("Clients is empty: declare at least one machine client")
+	}
+	clientNames := map[string]int{}
+	clientIDs := map[string]int{}
+	for i, c := range p.Clients {
+		where := fmt.Sprintf("Clients[%d] %q", i, c.Name)
+		if !clientNamePattern.MatchString(c.Name) {
+			add("%s: Name %q must start with a letter or digit and hold 1-128 letters, digits, '.', '_' or '-'", where, c.Name)
+		}
+		key := strings.ToLower(c.Name)
+		if j, dup := clientNames[key]; dup {
+			add("%s: Name %q is already used by Clients[%d]", where, c.Name, j)
+		} else {
+			clientNames[key] = i
+			id := constructID(c.Name)
+			if j, dup := clientIDs[id]; dup {
+				add("%s: Name %q differs from Clients[%d] only in punctuation, which their outputs cannot tell apart", where, c.Name, j)
+			}
+			clientIDs[id] = i
+		}
+		if len(c.Scopes) == 0 {
+			add("%s: Scopes is empty: a client-credentials client needs at least one custom scope", where)
+		}
+		seen := map[Scope]bool{}
+		for k, s := range c.Scopes {
+			switch {
+			case s.IsZero():
+				add("%s: Scopes[%d] is the zero Scope: use a Scope returned by ResourceServer.AddScope", where, k)
+			case !declared[s.server]:
+				add("%s: Scopes[%d] %q comes from resource server %q, which is not in ResourceServers", where, k, s.String(), s.server.identifier)
+			case !contains(s.server.scopeNames(), s.name):
+				add("%s: Scopes[%d]: %v", where, k, mustLookup(s))
+			case seen[s]:
+				add("%s: Scopes[%d] %q is listed twice", where, k, s.String())
+			}
+			seen[s] = true
+		}
+		if v := c.AccessTokenValidity; v != 0 {
+			if v < MinAccessTokenValidity || v > MaxAccessTokenValidity {
+				add("%s: AccessTokenValidity %v is outside the range Cognito accepts (%v to %v)", where, v, MinAccessTokenValidity, MaxAccessTokenValidity)
+			} else if v%time.Minute != 0 {
+				add("%s: AccessTokenValidity %v must be a whole number of minutes", where, v)
+			}
+		}
+	}
+
+	switch p.Domain.(type) {
+	case nil, PrefixDomain, CustomDomain:
+		if p.Domain != nil {
+			if err := p.Domain.validate(); err != nil {
+				add("Domain: %v", err)
+			}
+		}
+	default:
+		add("Domain must be a PrefixDomain or a CustomDomain value (got %T)", p.Domain)
+	}
+	return errors.Join(errs...)
+}
+
+func mustLookup(s Scope) error {
+	_, err := s.server.Lookup(s.name)
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (d PrefixDomain) validate() error {
+	if d.Prefix == "" || unresolved(d.Prefix) {
+		return nil
+	}
+	return validatePrefix(d.Prefix)
+}
+
+func validatePrefix(prefix string) error {
+	if !domainPrefixPattern.MatchString(prefix) {
+		return fmt.Errorf("Prefix %q must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit", prefix)
+	}
+	for _, w := range reservedPrefixWords {
+		if strings.Contains(prefix, w) {
+			return fmt.Errorf("Prefix %q must not contain the reserved word %q", prefix, w)
+		}
+	}
+	return nil
+}
+
+func (d CustomDomain) validate() error {
+	var errs []error
+	if d.DomainName == "" {
+		errs = append(errs, errors.New("CustomDomain.DomainName is required"))
+	} else if !unresolved(d.DomainName) && !domainNamePattern.MatchString(d.DomainName) {
+		errs = append(errs, fmt.Errorf("CustomDomain.DomainName %q is not a fully qualified lowercase domain name", d.DomainName))
+	}
+	if d.Certificate == nil {
+		errs = append(errs, fmt.Errorf("CustomDomain.Certificate is required (%s)", certificateUsEast1Msg))
+	} else if region := certificateRegion(d.Certificate); region != "" && region != "us-east-1" {
+		errs = append(errs, fmt.Errorf("CustomDomain.Certificate %s is in %s: %s", *d.Certificate.CertificateArn(), region, certificateUsEast1Msg))
+	}
+	if d.HostedZone == nil {
+		errs = append(errs, errors.New("CustomDomain.HostedZone is required for the alias record"))
+	} else if zone := d.HostedZone.ZoneName(); zone != nil && !unresolved(*zone) &&
+		!unresolved(d.DomainName) && d.DomainName != "" &&
+		!strings.HasSuffix(d.DomainName, "."+strings.TrimSuffix(*zone, ".")) {
+		errs = append(errs, fmt.Errorf("CustomDomain.DomainName %q is not inside HostedZone %q", d.DomainName, *zone))
+	}
+	return errors.Join(errs...)
+}
+
+// certificateRegion is the certificate's region when it is known at synth
+// time: from its ARN, or else from the stack it was created in.
+func certificateRegion(cert awscertificatemanager.ICertificate) string {
+	if arn := *cert.CertificateArn(); !unresolved(arn) {
+		if parts := strings.SplitN(arn, ":", 5); len(parts) == 5 && parts[2] == "acm" {
+			return parts[3]
+		}
+	}
+	if region := cert.Env().Region; region != nil && !unresolved(*region) {
+		return *region
+	}
+	return ""
+}
+
+// constructID turns a name into PascalCase letters and digits, for construct
+// ids and output keys that stay readable ("weather-service" -> "WeatherService").
+func constructID(name string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z':
+			if upper {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			upper = false
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			upper = false
+		default:
+			upper = true
+		}
+	}
+	return b.String()
+}
+
+// unresolved reports whether s holds a CDK token, whose value is only known at
+// deploy time and so cannot be judged here.
+func unresolved(s string) bool {
+	return *awscdk.Token_IsUnresolved(jsii.String(s))
+}

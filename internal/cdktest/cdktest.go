@@ -1,0 +1,131 @@
+// Package cdktest holds what tests of CDK code need and the CDK does not give
+// Go: a TestMain that starts and stops the jsii kernel once per package, a way
+// to turn the panics that carry CDK errors into test failures, and typed access
+// to a synthesized template.
+package cdktest
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Main runs a package's tests. The jsii client copies the environment when it
+// is created, and the CDK packages' init functions create it before TestMain
+// runs; so Main sets the environment and then closes that first client (its
+// Node.js process has not started yet, so this costs nothing), and the next
+// CDK call starts one that sees the settings. The kernel is closed once more
+// after every test: each restart costs the whole Node.js start-up again.
+//
+// Template validation ("CloudFormation Validate") is off here because it
+// adds seconds to every synthesis; the whole-stack tests switch it back on.
+func Main(m *testing.M) {
+	setDefaultEnv("CDK_VALIDATION", "false")
+	// Node 20 is what this machine has; users are told to use 22 or 24.
+	setDefaultEnv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	setDefaultEnv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	jsii.Close()
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+func setDefaultEnv(key, value string) {
+	if _, set := os.LookupEnv(key); !set {
+		os.Setenv(key, value)
+	}
+}
+
+// NewApp returns an app for tests: asset bundling (the Lambda's go build) is
+// skipped, since only the tests of the bundling itself need it.
+func NewApp() awscdk.App {
+	return awscdk.NewApp(&awscdk.AppProps{
+		Context: &map[string]any{"aws:cdk:bundling-stacks": []string{}},
+	})
+}
+
+// Recover runs fn and returns what it panicked with, formatted, or "" if it
+// returned normally. CDK errors and failed assertions reach Go as panics.
+func Recover(fn func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	fn()
+	return ""
+}
+
+// Check runs fn, typically a CDK assertion, and turns a panic into a test
+// failure, so one failed assertion does not abort the rest of the package.
+func Check(t testing.TB, fn func()) {
+	t.Helper()
+	if msg := Recover(fn); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// Template is a synthesized CloudFormation template as plain Go values.
+type Template map[string]any
+
+// Synth synthesizes stack (with its whole app) and returns its template.
+func Synth(t testing.TB, stack awscdk.Stack) Template {
+	t.Helper()
+	var tmpl Template
+	Check(t, func() {
+		tmpl = Template(*assertions.Template_FromStack(stack, nil).ToJSON())
+	})
+	return tmpl
+}
+
+// Resource is one entry of a template's Resources section.
+type Resource struct {
+	LogicalID  string
+	Type       string
+	Properties map[string]any
+	Raw        map[string]any
+}
+
+// Resources returns the resources of the given type, by logical id order.
+func (t Template) Resources(cfnType string) []Resource {
+	all, _ := t["Resources"].(map[string]any)
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []Resource
+	for _, id := range ids {
+		raw, _ := all[id].(map[string]any)
+		if raw["Type"] != cfnType {
+			continue
+		}
+		props, _ := raw["Properties"].(map[string]any)
+		out = append(out, Resource{LogicalID: id, Type: cfnType, Properties: props, Raw: raw})
+	}
+	return out
+}
+
+// Resource returns the resource with the given logical id, or nil.
+func (t Template) Resource(logicalID string) map[string]any {
+	all, _ := t["Resources"].(map[string]any)
+	r, _ := all[logicalID].(map[string]any)
+	return r
+}
+
+// Section returns a top-level section such as "Outputs" or "Parameters".
+func (t Template) Section(name string) map[string]any {
+	s, _ := t[name].(map[string]any)
+	return s
+}
+
+// LogicalID resolves a CloudFormation element's logical id in its stack, so
+// tests never hard-code the hashed ids.
+func LogicalID(stack awscdk.Stack, element awscdk.CfnElement) string {
+	return *stack.GetLogicalId(element)
+}

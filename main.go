@@ -1,0 +1,91 @@
+// Command scopegate is the CDK app: it reads configuration from cdk.json
+// context (or -c flags) and instantiates the stacks. Resource definitions live
+// in stacks/ and constructs/.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/stacks"
+)
+
+// config is what users may set under the "scopegate" context key.
+type config struct {
+	// Disposable makes the user pools deletable with their stacks.
+	Disposable bool `json:"disposable"`
+	// WeatherEvents configures the WeatherEvents stack.
+	WeatherEvents struct {
+		DomainPrefix string `json:"domainPrefix"`
+	} `json:"weatherEvents"`
+	// ThirdPartyProxy configures the ThirdPartyProxy stack.
+	ThirdPartyProxy struct {
+		DomainPrefix string                     `json:"domainPrefix"`
+		CustomDomain *stacks.CustomDomainConfig `json:"customDomain"`
+	} `json:"thirdPartyProxy"`
+}
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	cfg, err := readConfig(app)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scopegate:", err)
+		os.Exit(1)
+	}
+	// The CLI fills these in from the caller's credentials; without both the
+	// stacks stay environment-agnostic, and one template deploys anywhere.
+	var env *awscdk.Environment
+	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" && region != "" {
+		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+	}
+
+	var weatherDomain m2mauth.Domain
+	if p := cfg.WeatherEvents.DomainPrefix; p != "" {
+		weatherDomain = m2mauth.PrefixDomain{Prefix: p}
+	}
+	stacks.NewWeatherEventsStack(app, "WeatherEvents", &stacks.WeatherEventsStackProps{
+		StackProps: awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
+		Domain:     weatherDomain,
+		Disposable: cfg.Disposable,
+	})
+	stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxy", &stacks.ThirdPartyProxyStackProps{
+		StackProps:   awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
+		DomainPrefix: cfg.ThirdPartyProxy.DomainPrefix,
+		CustomDomain: cfg.ThirdPartyProxy.CustomDomain,
+		Disposable:   cfg.Disposable,
+	})
+	app.Synth(nil)
+}
+
+// readConfig decodes the "scopegate" context value strictly, so a misspelt key
+// is an error rather than a silently ignored setting. With -c on the command
+// line the value arrives as a JSON string; from cdk.json it is an object.
+func readConfig(app awscdk.App) (config, error) {
+	var cfg config
+	raw := app.Node().TryGetContext(jsii.String("scopegate"))
+	if raw == nil {
+		return cfg, nil
+	}
+	var data []byte
+	if s, ok := raw.(string); ok {
+		data = []byte(s)
+	} else {
+		var err error
+		if data, err = json.Marshal(raw); err != nil {
+			return cfg, fmt.Errorf("context key scopegate: %w", err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("context key scopegate: %w", err)
+	}
+	return cfg, nil
+}

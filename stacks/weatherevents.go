@@ -1,0 +1,65 @@
+// Package stacks composes scopegate's constructs into the stacks users deploy.
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/constructs/m2mauth"
+)
+
+// WeatherEventsStackProps configures the weather-events stack.
+type WeatherEventsStackProps struct {
+	awscdk.StackProps
+	// Domain hosts the token endpoint.
+	// Default: a Cognito prefix domain derived from the stack.
+	Domain m2mauth.Domain
+	// Disposable lets the user pool be deleted with the stack.
+	// Default: false (deletion protection and RETAIN).
+	Disposable bool
+}
+
+// WeatherScopes are the custom scopes of the "weather-api" resource server.
+type WeatherScopes struct {
+	Get, Post, Delete m2mauth.Scope
+}
+
+// WeatherEventsStack is the weather-events API of the walkthrough: resource
+// server "weather-api" with get, post and delete scopes, and one service
+// client allowed get and post only, so that asking for weather-api/delete is
+// refused by the token endpoint.
+type WeatherEventsStack struct {
+	awscdk.Stack
+	Auth   *m2mauth.AuthServer
+	Scopes WeatherScopes
+}
+
+// ServiceClientName is the name of the weather-events stack's only client.
+const ServiceClientName = "weather-service"
+
+// NewWeatherEventsStack builds the weather-events stack.
+func NewWeatherEventsStack(scope constructs.Construct, id string, props *WeatherEventsStackProps) *WeatherEventsStack {
+	if props == nil {
+		props = &WeatherEventsStackProps{}
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+
+	weatherAPI := m2mauth.NewResourceServer("weather-api", "Weather events API")
+	scopes := WeatherScopes{
+		Get:    weatherAPI.AddScope("get", "List weather events"),
+		Post:   weatherAPI.AddScope("post", "Create weather events"),
+		Delete: weatherAPI.AddScope("delete", "Delete weather events"),
+	}
+	auth := m2mauth.NewAuthServer(stack, "Auth", &m2mauth.AuthServerProps{
+		ResourceServers: []*m2mauth.ResourceServer{weatherAPI},
+		Clients: []m2mauth.ClientProps{{
+			Name:                ServiceClientName,
+			Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
+			AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
+		}},
+		Domain:     props.Domain,
+		Disposable: props.Disposable,
+	})
+	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes}
+}
