@@ -1,0 +1,82 @@
+package routeauth_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+)
+
+func TestParseTable(t *testing.T) {
+	table, err := routeauth.ParseTable(`[{"method":"GET","path":"/","scopes":["weather-api/get"]},{"method":"ANY","path":"/{proxy+}","scopes":["default/default"]}]`)
+	require.NoError(t, err)
+	assert.Len(t, table, 2)
+
+	for _, tc := range []struct{ data, want string }{
+		{"", "SCOPEGATE_ROUTES is empty"},
+		{"[]", "holds no routes"},
+		{"{}", "is not a route table"},
+		{`[{"method":"GET","path":"/","scopes":[]}]`, "route GET / has no scopes"},
+		{`[{"method":"GET","path":"/"}]`, "route GET / has no scopes"},
+		{`[{"method":"","path":"/","scopes":["a/b"]}]`, "needs a method"},
+		{`[{"method":"GET","path":"x","scopes":["a/b"]}]`, "path starting with '/'"},
+		{`[{"method":"GET","path":"/","scopes":["a/b"],"public":true}]`, `unknown field "public"`},
+	} {
+		_, err := routeauth.ParseTable(tc.data)
+		assert.ErrorContains(t, err, tc.want, tc.data)
+	}
+}
+
+func TestFindMatchesMethodAndResourcePath(t *testing.T) {
+	table := routeauth.Table{
+		{Method: "GET", Path: "/", Scopes: []string{"a/get"}},
+		{Method: "ANY", Path: "/{proxy+}", Scopes: []string{"a/any"}},
+	}
+	r, ok := table.Find("GET", "/")
+	assert.True(t, ok)
+	assert.Equal(t, []string{"a/get"}, r.Scopes)
+	_, ok = table.Find("POST", "/")
+	assert.False(t, ok)
+	r, ok = table.Find("PATCH", "/{proxy+}")
+	assert.True(t, ok)
+	assert.Equal(t, []string{"a/any"}, r.Scopes)
+	_, ok = table.Find("GET", "/{id}")
+	assert.False(t, ok)
+}
+
+func TestAuthorize(t *testing.T) {
+	table := routeauth.Table{{Method: "POST", Path: "/", Scopes: []string{"weather-api/post", "weather-api/admin"}}}
+	rc := func(claims any) events.APIGatewayProxyRequestContext {
+		return events.APIGatewayProxyRequestContext{HTTPMethod: "POST", ResourcePath: "/", Authorizer: map[string]any{"claims": claims}}
+	}
+	c, err := table.Authorize(rc(map[string]any{"token_use": "access", "client_id": "abc", "scope": "weather-api/get weather-api/post"}))
+	require.NoError(t, err)
+	assert.Equal(t, routeauth.Claims{TokenUse: "access", ClientID: "abc", Scopes: []string{"weather-api/get", "weather-api/post"}}, c)
+
+	for _, tc := range []struct {
+		name   string
+		claims any
+		want   error
+		status int
+	}{
+		{"nil claims", nil, routeauth.ErrNoClaims, http.StatusUnauthorized},
+		{"claims not an object", []any{"x"}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
+		{"token_use a number", map[string]any{"token_use": 1.0}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
+		{"client_id an object", map[string]any{"token_use": "access", "client_id": map[string]any{}}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
+		{"id token", map[string]any{"token_use": "id", "scope": "weather-api/post"}, routeauth.ErrNotAccessToken, http.StatusForbidden},
+		{"no scope", map[string]any{"token_use": "access"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
+		{"tab-separated near miss", map[string]any{"token_use": "access", "scope": "weather-api/pos\tweather-api/posts"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := table.Authorize(rc(tc.claims))
+			assert.ErrorIs(t, err, tc.want)
+			assert.Equal(t, tc.status, routeauth.Refuse(err).Status)
+		})
+	}
+	_, err = table.Authorize(events.APIGatewayProxyRequestContext{HTTPMethod: "GET", ResourcePath: "/"})
+	assert.ErrorIs(t, err, routeauth.ErrUnknownRoute, "a route the table does not know is refused before claims are read")
+}

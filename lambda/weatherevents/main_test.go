@@ -1,0 +1,32 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+)
+
+func TestNewServerRefusesToStartWithoutConfiguration(t *testing.T) {
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+	t.Setenv(routeauth.EnvVar, "")
+	t.Setenv(TableEnvVar, "events")
+	_, err := newServer(logger)
+	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES is empty")
+
+	t.Setenv(routeauth.EnvVar, `[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`)
+	t.Setenv(TableEnvVar, "")
+	_, err = newServer(logger)
+	assert.ErrorContains(t, err, "TABLE_NAME is not set")
+
+	t.Setenv(TableEnvVar, "events")
+	t.Setenv("AWS_REGION", "us-east-1")
+	server, err := newServer(logger)
+	require.NoError(t, err)
+	assert.Len(t, server.Routes, 1)
+}
