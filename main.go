@@ -18,8 +18,15 @@ import (
 
 // config is what users may set under the "scopegate" context key.
 type config struct {
-	// Disposable makes the user pools deletable with their stacks.
+	// Disposable makes the user pools, tables and log groups deletable with
+	// their stacks.
 	Disposable bool `json:"disposable"`
+	// APIGatewayCloudWatchRoleStack names the one stack ("WeatherEvents" or
+	// "ThirdPartyProxy") that creates the account-wide API Gateway CloudWatch
+	// role; empty for none. See the README before setting it.
+	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
+	// ReservedConcurrency of each stack's function.
+	ReservedConcurrency int `json:"reservedConcurrency"`
 	// WeatherEvents configures the WeatherEvents stack.
 	WeatherEvents struct {
 		DomainPrefix string `json:"domainPrefix"`
@@ -30,6 +37,12 @@ type config struct {
 		CustomDomain *stacks.CustomDomainConfig `json:"customDomain"`
 	} `json:"thirdPartyProxy"`
 }
+
+// The stacks' ids, which are also their CloudFormation stack names.
+const (
+	weatherEventsID   = "WeatherEvents"
+	thirdPartyProxyID = "ThirdPartyProxy"
+)
 
 func main() {
 	defer jsii.Close()
@@ -46,20 +59,27 @@ func main() {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 
+	service := func(stackID string) stacks.ServiceOptions {
+		return stacks.ServiceOptions{
+			Disposable:                     cfg.Disposable,
+			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
+			ReservedConcurrency:            cfg.ReservedConcurrency,
+		}
+	}
 	var weatherDomain m2mauth.Domain
 	if p := cfg.WeatherEvents.DomainPrefix; p != "" {
 		weatherDomain = m2mauth.PrefixDomain{Prefix: p}
 	}
-	stacks.NewWeatherEventsStack(app, "WeatherEvents", &stacks.WeatherEventsStackProps{
-		StackProps: awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
-		Domain:     weatherDomain,
-		Disposable: cfg.Disposable,
+	stacks.NewWeatherEventsStack(app, weatherEventsID, &stacks.WeatherEventsStackProps{
+		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
+		Domain:         weatherDomain,
+		ServiceOptions: service(weatherEventsID),
 	})
-	stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxy", &stacks.ThirdPartyProxyStackProps{
-		StackProps:   awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
-		DomainPrefix: cfg.ThirdPartyProxy.DomainPrefix,
-		CustomDomain: cfg.ThirdPartyProxy.CustomDomain,
-		Disposable:   cfg.Disposable,
+	stacks.NewThirdPartyProxyStack(app, thirdPartyProxyID, &stacks.ThirdPartyProxyStackProps{
+		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
+		DomainPrefix:   cfg.ThirdPartyProxy.DomainPrefix,
+		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
+		ServiceOptions: service(thirdPartyProxyID),
 	})
 	app.Synth(nil)
 }
@@ -86,6 +106,12 @@ func readConfig(app awscdk.App) (config, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("context key scopegate: %w", err)
+	}
+	switch cfg.APIGatewayCloudWatchRoleStack {
+	case "", weatherEventsID, thirdPartyProxyID:
+	default:
+		return cfg, fmt.Errorf("context key scopegate: apiGatewayCloudWatchRoleStack %q names no stack (%s or %s)",
+			cfg.APIGatewayCloudWatchRoleStack, weatherEventsID, thirdPartyProxyID)
 	}
 	return cfg, nil
 }

@@ -56,3 +56,11 @@ func TestReadConfigRefusesMisspeltKeys(t *testing.T) {
 	_, err = readConfig(appWithContext(`{"disposable": "yes"}`))
 	assert.ErrorContains(t, err, "context key scopegate")
 }
+
+func TestReadConfigChecksTheCloudWatchRoleStack(t *testing.T) {
+	cfg, err := readConfig(appWithContext(map[string]any{"apiGatewayCloudWatchRoleStack": "WeatherEvents"}))
+	require.NoError(t, err)
+	assert.Equal(t, "WeatherEvents", cfg.APIGatewayCloudWatchRoleStack)
+	_, err = readConfig(appWithContext(map[string]any{"apiGatewayCloudWatchRoleStack": "Weather"}))
+	assert.ErrorContains(t, err, `apiGatewayCloudWatchRoleStack "Weather" names no stack (WeatherEvents or ThirdPartyProxy)`)
+}

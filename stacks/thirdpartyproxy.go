@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/constructs/scopedapi"
 )
 
 // CustomDomainConfig names an existing certificate and hosted zone for a
@@ -35,17 +36,18 @@ type ThirdPartyProxyStackProps struct {
 	DomainPrefix string
 	// CustomDomain, when set, serves the token endpoint on your own domain.
 	CustomDomain *CustomDomainConfig
-	// Disposable lets the user pool be deleted with the stack.
-	// Default: false (deletion protection and RETAIN).
-	Disposable bool
+	ServiceOptions
 }
 
 // ThirdPartyProxyStack gives third-party integrators client credentials for
-// one "default/default" scope that opens the whole proxied API.
+// one "default/default" scope that opens the whole proxied API: ANY on "/" and
+// "/{proxy+}", passed to the same weather-events service.
 type ThirdPartyProxyStack struct {
 	awscdk.Stack
 	Auth         *m2mauth.AuthServer
 	DefaultScope m2mauth.Scope
+	API          *scopedapi.ScopedAPI
+	Service      weatherService
 }
 
 // ThirdPartyClientName is the name of the third-party proxy stack's client.
@@ -77,7 +79,16 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		Domain:     domain,
 		Disposable: props.Disposable,
 	})
-	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope}
+	service := newWeatherService(stack, props.ServiceOptions)
+	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
+		Auth:                 auth,
+		Handler:              service.Function.Function,
+		Routes:               scopedapi.ProxyRoutes(defaultScope),
+		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
+		Disposable:           props.Disposable,
+	})
+	addOutput(stack, "ApiUrl", "Invoke URL of the third-party proxy API", api.URL)
+	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}
 }
 
 var certificateArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$`)

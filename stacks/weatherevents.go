@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/constructs/scopedapi"
 )
 
 // WeatherEventsStackProps configures the weather-events stack.
@@ -15,9 +16,7 @@ type WeatherEventsStackProps struct {
 	// Domain hosts the token endpoint.
 	// Default: a Cognito prefix domain derived from the stack.
 	Domain m2mauth.Domain
-	// Disposable lets the user pool be deleted with the stack.
-	// Default: false (deletion protection and RETAIN).
-	Disposable bool
+	ServiceOptions
 }
 
 // WeatherScopes are the custom scopes of the "weather-api" resource server.
@@ -26,14 +25,21 @@ type WeatherScopes struct {
 }
 
 // WeatherEventsStack is the weather-events API of the walkthrough: resource
-// server "weather-api" with get, post and delete scopes, and one service
-// client allowed get and post only, so that asking for weather-api/delete is
-// refused by the token endpoint.
+// server "weather-api" with get, post and delete scopes; one service client
+// allowed get and post only, so that asking for weather-api/delete is refused
+// by the token endpoint; and a REST API (stage "weather") where GET / needs
+// weather-api/get, POST / weather-api/post and DELETE /{id} weather-api/delete,
+// served by a Go Lambda that stores events in DynamoDB.
 type WeatherEventsStack struct {
 	awscdk.Stack
-	Auth   *m2mauth.AuthServer
-	Scopes WeatherScopes
+	Auth    *m2mauth.AuthServer
+	Scopes  WeatherScopes
+	API     *scopedapi.ScopedAPI
+	Service weatherService
 }
+
+// WeatherStageName is the stage of the weather-events API, as in the walkthrough.
+const WeatherStageName = "weather"
 
 // ServiceClientName is the name of the weather-events stack's only client.
 const ServiceClientName = "weather-service"
@@ -61,5 +67,19 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Domain:     props.Domain,
 		Disposable: props.Disposable,
 	})
-	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes}
+	service := newWeatherService(stack, props.ServiceOptions)
+	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
+		Auth:    auth,
+		Handler: service.Function.Function,
+		Routes: []scopedapi.Route{
+			{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
+			{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},
+			{Method: "DELETE", Path: "/{id}", Scopes: []m2mauth.Scope{scopes.Delete}},
+		},
+		StageName:            WeatherStageName,
+		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
+		Disposable:           props.Disposable,
+	})
+	addOutput(stack, "ApiUrl", "Invoke URL of the weather-events API", api.URL)
+	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes, API: api, Service: service}
 }

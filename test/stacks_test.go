@@ -2,9 +2,11 @@
 package test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +20,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 type synthesized struct {
 	weather, proxy, proxyCustomDomain cdktest.Template
 	weatherStack                      *stacks.WeatherEventsStack
+	proxyStack                        *stacks.ThirdPartyProxyStack
 }
 
 var (
@@ -41,7 +44,7 @@ func synth(t *testing.T) *synthesized {
 				HostedZoneName: "partners.example.com",
 			},
 		})
-		s := &synthesized{weatherStack: weather}
+		s := &synthesized{weatherStack: weather, proxyStack: proxy}
 		s.weather = cdktest.Synth(t, weather.Stack)
 		s.proxy = cdktest.Synth(t, proxy.Stack)
 		s.proxyCustomDomain = cdktest.Synth(t, custom.Stack)
@@ -127,4 +130,75 @@ func TestBadCustomDomainConfigIsRefusedBeforeAnythingIsCreated(t *testing.T) {
 	stack := app.Node().TryFindChild(jsii.String("Bad"))
 	require.NotNil(t, stack)
 	assert.Nil(t, stack.Node().TryFindChild(jsii.String("CognitoCertificate")))
+}
+
+func routesOf(tmpl cdktest.Template) map[string][]string {
+	got := map[string][]string{}
+	for _, m := range tmpl.Methods() {
+		got[m.HTTPMethod+" "+m.Path] = m.Scopes
+		if m.Properties["AuthorizationType"] != "COGNITO_USER_POOLS" {
+			got[m.HTTPMethod+" "+m.Path] = append(got[m.HTTPMethod+" "+m.Path], "NOT COGNITO")
+		}
+	}
+	return got
+}
+
+// The walkthrough's API: GET and POST on the root, DELETE on /{id}, each with
+// its own scope, on stage "weather".
+func TestWeatherEventsRoutesAndStage(t *testing.T) {
+	tmpl := synth(t).weather
+	assert.Equal(t, map[string][]string{
+		"GET /":        {"weather-api/get"},
+		"POST /":       {"weather-api/post"},
+		"DELETE /{id}": {"weather-api/delete"},
+	}, routesOf(tmpl))
+	stage := onlyResource(t, tmpl, "AWS::ApiGateway::Stage")
+	assert.Equal(t, stacks.WeatherStageName, stage.Properties["StageName"])
+	assert.Contains(t, tmpl.Section("Outputs"), "ApiUrl")
+}
+
+// Seed 001: every path and method, all behind default/default.
+func TestThirdPartyProxyRoutes(t *testing.T) {
+	for name, tmpl := range map[string]cdktest.Template{"prefix": synth(t).proxy, "custom domain": synth(t).proxyCustomDomain} {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, map[string][]string{
+				"ANY /":         {"default/default"},
+				"ANY /{proxy+}": {"default/default"},
+			}, routesOf(tmpl))
+		})
+	}
+}
+
+// The events table: on demand, point-in-time recovery, kept on delete.
+func TestEventsTable(t *testing.T) {
+	table := onlyResource(t, synth(t).weather, "AWS::DynamoDB::Table")
+	assert.Equal(t, "PAY_PER_REQUEST", table.Properties["BillingMode"])
+	assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, table.Properties["PointInTimeRecoverySpecification"])
+	assert.Equal(t, []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}}, table.Properties["KeySchema"])
+	assert.Equal(t, true, table.Properties["DeletionProtectionEnabled"])
+	assert.Equal(t, "Retain", table.Raw["DeletionPolicy"])
+}
+
+// The function may call exactly the three DynamoDB actions the store uses,
+// on its own table only, and finds the table through TABLE_NAME.
+func TestFunctionMayOnlyUseItsTable(t *testing.T) {
+	s := synth(t)
+	tableID := cdktest.LogicalID(s.weatherStack.Stack, s.weatherStack.Service.Table.Node().DefaultChild().(awscdk.CfnElement))
+	var dynamo []map[string]any
+	for _, policy := range s.weather.Resources("AWS::IAM::Policy") {
+		for _, st := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			statement := st.(map[string]any)
+			if actions, ok := statement["Action"].([]any); ok && strings.HasPrefix(actions[0].(string), "dynamodb:") {
+				dynamo = append(dynamo, statement)
+			}
+		}
+	}
+	require.Len(t, dynamo, 1)
+	assert.ElementsMatch(t, []any{"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"}, dynamo[0]["Action"])
+	assert.Equal(t, []any{map[string]any{"Fn::GetAtt": []any{tableID, "Arn"}}}, dynamo[0]["Resource"])
+
+	fnID := cdktest.LogicalID(s.weatherStack.Stack, s.weatherStack.Service.Function.Function.Node().DefaultChild().(awscdk.CfnElement))
+	env := s.weather.Resource(fnID)["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	assert.Equal(t, map[string]any{"Ref": tableID}, env["TABLE_NAME"])
+	assert.Contains(t, env, "SCOPEGATE_ROUTES")
 }

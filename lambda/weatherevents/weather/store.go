@@ -33,8 +33,12 @@ var (
 	ErrBadCursor = errors.New("cursor is not one this service issued")
 )
 
-// DynamoAPI is the part of the DynamoDB client the store uses; the function's
-// IAM policy grants exactly these actions.
+// DynamoActions are the IAM actions DynamoStore needs, and all the function's
+// role is granted on its table.
+var DynamoActions = []string{"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"}
+
+// DynamoAPI is the part of the DynamoDB client the store uses, matching
+// DynamoActions.
 type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)

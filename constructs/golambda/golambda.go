@@ -1,0 +1,167 @@
+// Package golambda builds a Go Lambda function the way scopegate runs them:
+// provided.al2023 on arm64, built locally with the Go toolchain (no Docker) as
+// a static, stripped binary, with its own log group, a least-privilege role,
+// X-Ray tracing and a reserved concurrency.
+package golambda
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Limits and defaults.
+const (
+	// MaxTimeout is the longest a function behind API Gateway may run:
+	// the REST API's integration timeout is 29 s, and a function still running
+	// then costs money for an answer nobody receives.
+	MaxTimeout                 = 29 * time.Second
+	DefaultTimeout             = 10 * time.Second
+	DefaultMemoryMB            = 256
+	DefaultReservedConcurrency = 10
+)
+
+// BuildFlags are the go build flags of every function: reproducible paths,
+// no symbol tables, and no RPC shim (provided.al2023 does not need it).
+var BuildFlags = []string{"-trimpath", `-ldflags="-s -w -buildid="`, "-tags=lambda.norpc"}
+
+// GoFunctionProps configures a GoFunction.
+type GoFunctionProps struct {
+	// Entry is the directory of the function's main package.
+	Entry string
+	// ModuleDir is the directory holding the go.mod to build with.
+	// Default: the first go.mod above Entry.
+	ModuleDir string
+	// Description of the function.
+	Description string
+	// Environment variables of the function. Never put a secret here: anyone
+	// who can read the function's configuration reads them.
+	Environment map[string]string
+	// Timeout must be shorter than MaxTimeout. Default: 10 s.
+	Timeout time.Duration
+	// MemoryMB is the memory size, 128 to 10240. Default: 256.
+	MemoryMB int
+	// ReservedConcurrency caps concurrent executions, so a flood of callers
+	// cannot take the whole account's concurrency. Default: 10. An account
+	// must keep 100 unreserved; new accounts with a quota of 10 need a quota
+	// increase or a smaller value.
+	ReservedConcurrency int
+	// LogRetention of the function's log group. Default: one month.
+	LogRetention awslogs.RetentionDays
+	// Disposable deletes the log group with the stack. Default: RETAIN.
+	Disposable bool
+}
+
+// GoFunction is a Go Lambda function with its role and log group.
+type GoFunction struct {
+	constructs.Construct
+	Function awscdklambdagoalpha.GoFunction
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+}
+
+// Validate reports every problem with the props, naming prop and value.
+func (p *GoFunctionProps) Validate() error {
+	if p == nil {
+		return errors.New("golambda: GoFunctionProps are required")
+	}
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("golambda: "+format, args...)) }
+	if p.Entry == "" {
+		add("Entry is required: the directory of the function's main package")
+	}
+	if p.Timeout < 0 || p.Timeout >= MaxTimeout {
+		add("Timeout %v must be positive and shorter than %v (API Gateway's integration timeout)", p.Timeout, MaxTimeout)
+	} else if p.Timeout%time.Second != 0 {
+		add("Timeout %v must be a whole number of seconds", p.Timeout)
+	}
+	if p.MemoryMB != 0 && (p.MemoryMB < 128 || p.MemoryMB > 10240) {
+		add("MemoryMB %d is outside 128 to 10240", p.MemoryMB)
+	}
+	if p.ReservedConcurrency < 0 {
+		add("ReservedConcurrency %d must be positive (0 means the default, %d)", p.ReservedConcurrency, DefaultReservedConcurrency)
+	}
+	return errors.Join(errs...)
+}
+
+// NewGoFunction validates props and creates the function, its role and its
+// log group.
+func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps) *GoFunction {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
+	node := constructs.NewConstruct(scope, jsii.String(id))
+	removal := awscdk.RemovalPolicy_RETAIN
+	if props.Disposable {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+	logGroup := awslogs.NewLogGroup(node, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: removal,
+	})
+	// A role of our own instead of the AWSLambdaBasicExecutionRole managed
+	// policy, which lets the function write to every log group in the account.
+	role := awsiam.NewRole(node, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Execution role of " + id + ": its own log group, plus what the stack grants"),
+	})
+	logGroup.GrantWrite(role)
+
+	timeout, memory, reserved := props.Timeout, props.MemoryMB, props.ReservedConcurrency
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if memory == 0 {
+		memory = DefaultMemoryMB
+	}
+	if reserved == 0 {
+		reserved = DefaultReservedConcurrency
+	}
+	env := map[string]*string{}
+	for k, v := range props.Environment {
+		env[k] = jsii.String(v)
+	}
+	var moduleDir *string
+	if props.ModuleDir != "" {
+		moduleDir = jsii.String(props.ModuleDir)
+	}
+	var description *string
+	if props.Description != "" {
+		description = jsii.String(props.Description)
+	}
+	fn := awscdklambdagoalpha.NewGoFunction(node, jsii.String("Resource"), &awscdklambdagoalpha.GoFunctionProps{
+		Entry:                        jsii.String(props.Entry),
+		ModuleDir:                    moduleDir,
+		Description:                  description,
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
+		MemorySize:                   jsii.Number(memory),
+		ReservedConcurrentExecutions: jsii.Number(reserved),
+		Tracing:                      awslambda.Tracing_ACTIVE,
+		LogGroup:                     logGroup,
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		Role:                         role,
+		Environment:                  &env,
+		Bundling: &awscdklambdagoalpha.BundlingOptions{
+			CgoEnabled:   jsii.Bool(false),
+			GoBuildFlags: jsii.Strings(BuildFlags...),
+		},
+	})
+	// The flags are the constants in BuildFlags, not input from anyone.
+	awscdk.Annotations_Of(node).AcknowledgeWarning(jsii.String("@aws-cdk/aws-lambda-go-alpha:goBuildFlagsSecurityWarning"),
+		jsii.String("golambda.BuildFlags are fixed in code"))
+	return &GoFunction{Construct: node, Function: fn, Role: role, LogGroup: logGroup}
+}

@@ -1,0 +1,220 @@
+// Package scopedapi builds an API Gateway REST API whose every method requires
+// an OAuth 2.0 access token from an m2mauth.AuthServer carrying one of the
+// method's scopes, in front of a Lambda proxy integration.
+//
+// Routes are declared once, with their scopes: API Gateway enforces them
+// through its Cognito authorizer, and the same table reaches the function
+// (SCOPEGATE_ROUTES) so that it can enforce them again.
+package scopedapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+)
+
+// ScopedAPI is a REST API whose methods all require scoped access tokens.
+type ScopedAPI struct {
+	constructs.Construct
+	RestAPI    awsapigateway.RestApi
+	Authorizer awsapigateway.CognitoUserPoolsAuthorizer
+	// URL is the stage's invoke URL, ending in "/".
+	URL *string
+	// AccessLogs receives one JSON line per request.
+	AccessLogs awslogs.LogGroup
+	// RouteTable is what the function receives to re-check scopes.
+	RouteTable routeauth.Table
+	// Methods maps "METHOD /path" to the API Gateway method.
+	Methods map[string]awsapigateway.Method
+}
+
+// accessLogFormat is one JSON object per request. clientId is the caller's
+// app client; it and the authorizer's error are what an operator needs to
+// tell which machine was refused and why.
+var accessLogFormat = map[string]string{
+	"requestId":          "$context.requestId",
+	"extendedRequestId":  "$context.extendedRequestId",
+	"requestTime":        "$context.requestTime",
+	"ip":                 "$context.identity.sourceIp",
+	"httpMethod":         "$context.httpMethod",
+	"resourcePath":       "$context.resourcePath",
+	"path":               "$context.path",
+	"status":             "$context.status",
+	"responseLength":     "$context.responseLength",
+	"responseLatency":    "$context.responseLatency",
+	"integrationStatus":  "$context.integration.status",
+	"integrationLatency": "$context.integration.latency",
+	"clientId":           "$context.authorizer.claims.client_id",
+	"scope":              "$context.authorizer.claims.scope",
+	"authorizerError":    "$context.authorizer.error",
+	"errorType":          "$context.error.responseType",
+	"xrayTraceId":        "$context.xrayTraceId",
+}
+
+// NewScopedAPI validates props and builds the API.
+func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) *ScopedAPI {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
+	a := &ScopedAPI{Construct: constructs.NewConstruct(scope, jsii.String(id)), Methods: map[string]awsapigateway.Method{}}
+	for _, r := range props.Routes {
+		a.RouteTable = append(a.RouteTable, routeauth.Route{Method: r.Method, Path: r.Path, Scopes: routeScopes(r)})
+	}
+
+	removal := awscdk.RemovalPolicy_RETAIN
+	if props.Disposable {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	retention := props.AccessLogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+	a.AccessLogs = awslogs.NewLogGroup(a.Construct, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention: retention, RemovalPolicy: removal,
+	})
+	a.RestAPI = awsapigateway.NewRestApi(a.Construct, jsii.String("Resource"), newRestAPIProps(props, a.AccessLogs))
+	a.Authorizer = awsapigateway.NewCognitoUserPoolsAuthorizer(a.Construct, jsii.String("Authorizer"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
+		CognitoUserPools: &[]awscognito.IUserPool{props.Auth.UserPool},
+		IdentitySource:   jsii.String("method.request.header.Authorization"),
+	})
+	addGatewayResponses(a.RestAPI)
+
+	if fn, ok := props.Handler.(awslambda.Function); ok {
+		table, err := json.Marshal(a.RouteTable)
+		if err != nil {
+			panic(err)
+		}
+		fn.AddEnvironment(jsii.String(routeauth.EnvVar), jsii.String(string(table)), nil)
+	}
+	integration := awsapigateway.NewLambdaIntegration(props.Handler, &awsapigateway.LambdaIntegrationOptions{
+		Proxy: jsii.Bool(true),
+		// Test invokes from the console would add a permission for any stage.
+		AllowTestInvoke: jsii.Bool(false),
+	})
+	var validator awsapigateway.RequestValidator
+	for i, r := range props.Routes {
+		opts := &awsapigateway.MethodOptions{
+			AuthorizationType:   awsapigateway.AuthorizationType_COGNITO,
+			Authorizer:          a.Authorizer,
+			AuthorizationScopes: jsii.Strings(a.RouteTable[i].Scopes...),
+		}
+		if r.BodySchema != nil {
+			if validator == nil {
+				validator = a.RestAPI.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
+					ValidateRequestBody: jsii.Bool(true),
+				})
+			}
+			model := a.RestAPI.AddModel(jsii.String(modelID(r)), &awsapigateway.ModelOptions{
+				ContentType: jsii.String("application/json"),
+				Schema:      r.BodySchema,
+			})
+			opts.RequestValidator = validator
+			opts.RequestModels = &map[string]awsapigateway.IModel{"application/json": model}
+		}
+		resource := a.RestAPI.Root().ResourceForPath(jsii.String(r.Path))
+		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
+	}
+	a.URL = a.RestAPI.Url()
+	return a
+}
+
+func routeScopes(r Route) []string {
+	scopes := make([]string, len(r.Scopes))
+	for i, s := range r.Scopes {
+		scopes[i] = s.String()
+	}
+	return scopes
+}
+
+func modelID(r Route) string {
+	var b strings.Builder
+	for _, c := range r.Method + r.Path {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String() + "Body"
+}
+
+func newRestAPIProps(props *ScopedAPIProps, accessLogs awslogs.LogGroup) *awsapigateway.RestApiProps {
+	stage := props.StageName
+	if stage == "" {
+		stage = DefaultStageName
+	}
+	rate, burst := props.ThrottlingRateLimit, props.ThrottlingBurstLimit
+	if rate == 0 {
+		rate = DefaultThrottlingRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultThrottlingBurstLimit
+	}
+	format, err := json.Marshal(accessLogFormat)
+	if err != nil {
+		panic(err)
+	}
+	var name *string
+	if props.RestAPIName != "" {
+		name = jsii.String(props.RestAPIName)
+	}
+	return &awsapigateway.RestApiProps{
+		RestApiName:    name,
+		Description:    jsii.String("REST API whose every method requires an OAuth 2.0 access token with the method's scopes"),
+		EndpointTypes:  &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		CloudWatchRole: jsii.Bool(props.CreateCloudWatchRole),
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(stage),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(string(format))),
+			// ERROR, not INFO, and never data traces: those would log request
+			// and response bodies and headers, bearer tokens included.
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled:     jsii.Bool(false),
+			MetricsEnabled:       jsii.Bool(true),
+			TracingEnabled:       jsii.Bool(true),
+			ThrottlingRateLimit:  jsii.Number(rate),
+			ThrottlingBurstLimit: jsii.Number(burst),
+		},
+	}
+}
+
+// addGatewayResponses makes API Gateway's own refusals JSON with an RFC 6750
+// challenge, so that a machine can tell a bad token from a missing scope.
+func addGatewayResponses(api awsapigateway.RestApi) {
+	for _, g := range []struct {
+		id, status, code string
+		kind             awsapigateway.ResponseType
+	}{
+		{"Unauthorized", "401", "invalid_token", awsapigateway.ResponseType_UNAUTHORIZED()},
+		{"AccessDenied", "403", "insufficient_scope", awsapigateway.ResponseType_ACCESS_DENIED()},
+	} {
+		api.AddGatewayResponse(jsii.String(g.id), &awsapigateway.GatewayResponseOptions{
+			Type:       g.kind,
+			StatusCode: jsii.String(g.status),
+			ResponseHeaders: &map[string]*string{
+				"WWW-Authenticate": jsii.String(fmt.Sprintf(`'Bearer error="%s"'`, g.code)),
+				"Content-Type":     jsii.String("'application/json'"),
+			},
+			Templates: &map[string]*string{
+				"application/json": jsii.String(fmt.Sprintf(`{"error":"%s","message":$context.error.messageString}`, g.code)),
+			},
+		})
+	}
+	api.AddGatewayResponse(jsii.String("BadRequestBody"), &awsapigateway.GatewayResponseOptions{
+		Type:            awsapigateway.ResponseType_BAD_REQUEST_BODY(),
+		StatusCode:      jsii.String("400"),
+		ResponseHeaders: &map[string]*string{"Content-Type": jsii.String("'application/json'")},
+		Templates: &map[string]*string{
+			"application/json": jsii.String(`{"error":"invalid_body","message":"$util.escapeJavaScript($context.error.validationErrorString)"}`),
+		},
+	})
+}
