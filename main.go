@@ -27,14 +27,19 @@ type config struct {
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
 	// ReservedConcurrency of each stack's function.
 	ReservedConcurrency int `json:"reservedConcurrency"`
+	// Nag runs the cdk-nag AwsSolutions and Serverless packs during synth;
+	// an unsuppressed error fails it.
+	Nag bool `json:"nag"`
 	// WeatherEvents configures the WeatherEvents stack.
 	WeatherEvents struct {
-		DomainPrefix string `json:"domainPrefix"`
+		DomainPrefix string                `json:"domainPrefix"`
+		Clients      []stacks.ClientConfig `json:"clients"`
 	} `json:"weatherEvents"`
 	// ThirdPartyProxy configures the ThirdPartyProxy stack.
 	ThirdPartyProxy struct {
 		DomainPrefix string                     `json:"domainPrefix"`
 		CustomDomain *stacks.CustomDomainConfig `json:"customDomain"`
+		Clients      []stacks.ClientConfig      `json:"clients"`
 	} `json:"thirdPartyProxy"`
 }
 
@@ -59,11 +64,12 @@ func main() {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 
-	service := func(stackID string) stacks.ServiceOptions {
+	service := func(stackID string, clients []stacks.ClientConfig) stacks.ServiceOptions {
 		return stacks.ServiceOptions{
 			Disposable:                     cfg.Disposable,
 			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
 			ReservedConcurrency:            cfg.ReservedConcurrency,
+			AdditionalClients:              clients,
 		}
 	}
 	var weatherDomain m2mauth.Domain
@@ -73,14 +79,17 @@ func main() {
 	stacks.NewWeatherEventsStack(app, weatherEventsID, &stacks.WeatherEventsStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
 		Domain:         weatherDomain,
-		ServiceOptions: service(weatherEventsID),
+		ServiceOptions: service(weatherEventsID, cfg.WeatherEvents.Clients),
 	})
 	stacks.NewThirdPartyProxyStack(app, thirdPartyProxyID, &stacks.ThirdPartyProxyStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
 		DomainPrefix:   cfg.ThirdPartyProxy.DomainPrefix,
 		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
-		ServiceOptions: service(thirdPartyProxyID),
+		ServiceOptions: service(thirdPartyProxyID, cfg.ThirdPartyProxy.Clients),
 	})
+	if cfg.Nag {
+		stacks.AddNagChecks(app)
+	}
 	app.Synth(nil)
 }
 

@@ -1,16 +1,22 @@
 package stacks
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
+	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/constructs/scopedapi"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 )
 
@@ -25,6 +31,40 @@ type ServiceOptions struct {
 	CreateAPIGatewayCloudWatchRole bool
 	// ReservedConcurrency of the function. Default: golambda's default.
 	ReservedConcurrency int
+	// AdditionalClients are machine clients beyond the stack's own, each
+	// allowed the scopes it names.
+	AdditionalClients []ClientConfig
+}
+
+// ClientConfig declares a machine client in configuration, with its scopes
+// written as text ("weather-api/get").
+type ClientConfig struct {
+	Name                       string   `json:"name"`
+	Scopes                     []string `json:"scopes"`
+	AccessTokenValidityMinutes int      `json:"accessTokenValidityMinutes"`
+}
+
+// clientProps resolves configured clients against the stack's resource
+// servers; a scope nobody declared is an error that names the client.
+func clientProps(servers []*m2mauth.ResourceServer, configs []ClientConfig) []m2mauth.ClientProps {
+	var clients []m2mauth.ClientProps
+	var errs []error
+	for i, c := range configs {
+		client := m2mauth.ClientProps{Name: c.Name, AccessTokenValidity: time.Duration(c.AccessTokenValidityMinutes) * time.Minute}
+		for _, text := range c.Scopes {
+			scope, err := m2mauth.ParseScope(servers, text)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("stacks: AdditionalClients[%d] %q: %w", i, c.Name, err))
+				continue
+			}
+			client.Scopes = append(client.Scopes, scope)
+		}
+		clients = append(clients, client)
+	}
+	if err := errors.Join(errs...); err != nil {
+		panic(err)
+	}
+	return clients
 }
 
 // weatherService is the events table and the function that serves it.
@@ -69,6 +109,10 @@ func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherS
 	})
 	// Exactly the calls weather.DynamoStore makes, on this table only.
 	table.Grant(fn.Role, *jsii.Strings(weather.DynamoActions...)...)
+	cdknag.NagSuppressions_AddResourceSuppressions(fn.Function, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("Serverless-LambdaDLQ"),
+		Reason: jsii.String("API Gateway invokes the function synchronously and gets its errors; a dead-letter queue only receives failed asynchronous invocations."),
+	}}, nil)
 	return weatherService{Table: table, Function: fn}
 }
 
@@ -88,6 +132,13 @@ func eventSchema() *awsapigateway.JsonSchema {
 			"dateEnd":   date,
 		},
 	}
+}
+
+// addAPIOutputs adds the outputs a caller needs after `cdk deploy` besides the
+// AuthServer's own: where the API is, and which client may call which route.
+func addAPIOutputs(scope constructs.Construct, api *scopedapi.ScopedAPI) {
+	addOutput(scope, "ApiUrl", "Invoke URL of the API", api.URL)
+	addOutput(scope, "AccessPolicy", "JSON: for each client, whether it can get a token for each route", jsii.String(api.AccessPolicy().JSON()))
 }
 
 func addOutput(scope constructs.Construct, id, description string, value *string) {

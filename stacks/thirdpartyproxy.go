@@ -72,10 +72,10 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 	}
 	auth := m2mauth.NewAuthServer(stack, "Auth", &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{server},
-		Clients: []m2mauth.ClientProps{{
+		Clients: append([]m2mauth.ClientProps{{
 			Name:   ThirdPartyClientName,
 			Scopes: []m2mauth.Scope{defaultScope},
-		}},
+		}}, clientProps([]*m2mauth.ResourceServer{server}, props.AdditionalClients)...),
 		Domain:     domain,
 		Disposable: props.Disposable,
 	})
@@ -87,7 +87,7 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
 		Disposable:           props.Disposable,
 	})
-	addOutput(stack, "ApiUrl", "Invoke URL of the third-party proxy API", api.URL)
+	addAPIOutputs(stack, api)
 	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}
 }
 

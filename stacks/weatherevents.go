@@ -59,11 +59,11 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 	}
 	auth := m2mauth.NewAuthServer(stack, "Auth", &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{weatherAPI},
-		Clients: []m2mauth.ClientProps{{
+		Clients: append([]m2mauth.ClientProps{{
 			Name:                ServiceClientName,
 			Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
 			AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
-		}},
+		}}, clientProps([]*m2mauth.ResourceServer{weatherAPI}, props.AdditionalClients)...),
 		Domain:     props.Domain,
 		Disposable: props.Disposable,
 	})
@@ -80,6 +80,6 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
 		Disposable:           props.Disposable,
 	})
-	addOutput(stack, "ApiUrl", "Invoke URL of the weather-events API", api.URL)
+	addAPIOutputs(stack, api)
 	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes, API: api, Service: service}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // Limits and defaults.
@@ -160,6 +161,11 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 			GoBuildFlags: jsii.Strings(BuildFlags...),
 		},
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		AppliesTo: &[]any{"Resource::*"},
+		Reason:    jsii.String("Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE) use Resource *: X-Ray supports no resource-level permissions for them."),
+	}}, jsii.Bool(true))
 	// The flags are the constants in BuildFlags, not input from anyone.
 	awscdk.Annotations_Of(node).AcknowledgeWarning(jsii.String("@aws-cdk/aws-lambda-go-alpha:goBuildFlagsSecurityWarning"),
 		jsii.String("golambda.BuildFlags are fixed in code"))

@@ -82,6 +82,7 @@ func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps
 		a.Clients = append(a.Clients, a.newClient(c))
 	}
 	a.addOutputs(id)
+	a.explainNagFindings()
 	return a
 }
 

@@ -71,6 +71,9 @@ type ScopedAPIProps struct {
 	// on in exactly one stack per account and region, or set it up once by hand.
 	// Default: false.
 	CreateCloudWatchRole bool
+	// WebACLArn, when set, associates this AWS WAFv2 web ACL (REGIONAL scope)
+	// with the stage. Default: none.
+	WebACLArn string
 	// AccessLogRetention of the access log group. Default: one month.
 	AccessLogRetention awslogs.RetentionDays
 	// Disposable deletes the access log group with the stack. Default: RETAIN.

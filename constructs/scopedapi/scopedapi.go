@@ -17,8 +17,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/scopegate/scopegate/constructs/m2mauth"
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
 )
@@ -36,6 +40,32 @@ type ScopedAPI struct {
 	RouteTable routeauth.Table
 	// Methods maps "METHOD /path" to the API Gateway method.
 	Methods map[string]awsapigateway.Method
+
+	clients []*m2mauth.Client
+}
+
+// protect attaches the WAF web ACL when there is one, and records for
+// cdk-nag why the rest of its findings do not apply.
+func (a *ScopedAPI) protect(webACLArn string) {
+	stage := a.RestAPI.DeploymentStage()
+	if webACLArn != "" {
+		awswafv2.NewCfnWebACLAssociation(a.Construct, jsii.String("WebAcl"), &awswafv2.CfnWebACLAssociationProps{
+			ResourceArn: stage.StageArn(),
+			WebAclArn:   jsii.String(webACLArn),
+		})
+	} else {
+		cdknag.NagSuppressions_AddResourceSuppressions(stage, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-APIG3"),
+			Reason: jsii.String("No WAF web ACL was given (ScopedAPIProps.WebACLArn). Every method already refuses callers " +
+				"without a valid access token carrying its scope, and the stage is throttled; a web ACL adds IP and rate rules at extra cost."),
+		}}, nil)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(a.RestAPI.LatestDeployment(), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("CdkNagValidationFailure"),
+		AppliesTo: &[]any{"Serverless-APIGWStructuredLogging"},
+		Reason: jsii.String("The rule reads the Deployment's StageDescription, which a RestApi's deployment does not have, and throws; " +
+			"the Stage it deploys to is checked by the same rule and has a JSON access log format."),
+	}}, jsii.Bool(true))
 }
 
 // accessLogFormat is one JSON object per request. clientId is the caller's
@@ -101,29 +131,33 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		// Test invokes from the console would add a permission for any stage.
 		AllowTestInvoke: jsii.Bool(false),
 	})
-	var validator awsapigateway.RequestValidator
+	// One validator for every method: the Authorization header must be there
+	// (the authorizer would refuse without it anyway, but this refuses before
+	// it runs), and bodies must match their route's model where there is one.
+	validator := a.RestAPI.AddRequestValidator(jsii.String("RequestValidator"), &awsapigateway.RequestValidatorOptions{
+		ValidateRequestBody:       jsii.Bool(true),
+		ValidateRequestParameters: jsii.Bool(true),
+	})
 	for i, r := range props.Routes {
 		opts := &awsapigateway.MethodOptions{
 			AuthorizationType:   awsapigateway.AuthorizationType_COGNITO,
 			Authorizer:          a.Authorizer,
 			AuthorizationScopes: jsii.Strings(a.RouteTable[i].Scopes...),
+			RequestValidator:    validator,
+			RequestParameters:   &map[string]*bool{"method.request.header.Authorization": jsii.Bool(true)},
 		}
 		if r.BodySchema != nil {
-			if validator == nil {
-				validator = a.RestAPI.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
-					ValidateRequestBody: jsii.Bool(true),
-				})
-			}
 			model := a.RestAPI.AddModel(jsii.String(modelID(r)), &awsapigateway.ModelOptions{
 				ContentType: jsii.String("application/json"),
 				Schema:      r.BodySchema,
 			})
-			opts.RequestValidator = validator
 			opts.RequestModels = &map[string]awsapigateway.IModel{"application/json": model}
 		}
 		resource := a.RestAPI.Root().ResourceForPath(jsii.String(r.Path))
 		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
 	}
+	a.clients = props.Auth.Clients
+	a.protect(props.WebACLArn)
 	a.URL = a.RestAPI.Url()
 	return a
 }
@@ -134,6 +168,41 @@ func routeScopes(r Route) []string {
 		scopes[i] = s.String()
 	}
 	return scopes
+}
+
+// AccessPolicy says, for each client of the API's AuthServer and each route,
+// whether the client can get a token that opens the route: whether its
+// allowed scopes and the route's scopes share one.
+type AccessPolicy map[string]map[string]bool
+
+// AccessPolicy works out which client may call which route.
+func (a *ScopedAPI) AccessPolicy() AccessPolicy {
+	policy := AccessPolicy{}
+	for _, c := range a.clients {
+		held := map[string]bool{}
+		for _, s := range c.Scopes {
+			held[s.String()] = true
+		}
+		routes := map[string]bool{}
+		for _, r := range a.RouteTable {
+			allowed := false
+			for _, s := range r.Scopes {
+				allowed = allowed || held[s]
+			}
+			routes[r.Method+" "+r.Path] = allowed
+		}
+		policy[c.Name] = routes
+	}
+	return policy
+}
+
+// JSON is the policy as compact JSON with sorted keys, for a stack output.
+func (p AccessPolicy) JSON() string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // a map of maps of bools always marshals
+	}
+	return string(b)
 }
 
 func modelID(r Route) string {

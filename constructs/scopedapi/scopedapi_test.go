@@ -269,26 +269,25 @@ func TestFunctionReceivesTheRouteTable(t *testing.T) {
 	})
 }
 
-func TestBodyRoutesAreValidatedByAPIGateway(t *testing.T) {
+// Every method requires the Authorization header before the authorizer runs;
+// body routes also have their JSON validated against the route's model.
+func TestRequestsAreValidatedByAPIGateway(t *testing.T) {
 	load(t)
-	var post cdktest.Method
-	for _, m := range routed.template.Methods() {
-		if m.HTTPMethod == "POST" {
-			post = m
-		}
-	}
-	require.NotEmpty(t, post.LogicalID)
 	validators := routed.template.Resources("AWS::ApiGateway::RequestValidator")
 	require.Len(t, validators, 1)
 	assert.Equal(t, true, validators[0].Properties["ValidateRequestBody"])
-	assert.Equal(t, map[string]any{"Ref": validators[0].LogicalID}, post.Properties["RequestValidatorId"])
+	assert.Equal(t, true, validators[0].Properties["ValidateRequestParameters"])
 	models := routed.template.Resources("AWS::ApiGateway::Model")
 	require.Len(t, models, 1)
-	assert.Equal(t, map[string]any{"application/json": map[string]any{"Ref": models[0].LogicalID}}, post.Properties["RequestModels"])
 	assert.Equal(t, false, models[0].Properties["Schema"].(map[string]any)["additionalProperties"])
 	for _, m := range routed.template.Methods() {
-		if m.HTTPMethod != "POST" {
-			assert.NotContains(t, m.Properties, "RequestValidatorId", m.HTTPMethod+" "+m.Path)
+		where := m.HTTPMethod + " " + m.Path
+		assert.Equal(t, map[string]any{"Ref": validators[0].LogicalID}, m.Properties["RequestValidatorId"], where)
+		assert.Equal(t, map[string]any{"method.request.header.Authorization": true}, m.Properties["RequestParameters"], where)
+		if m.HTTPMethod == "POST" {
+			assert.Equal(t, map[string]any{"application/json": map[string]any{"Ref": models[0].LogicalID}}, m.Properties["RequestModels"], where)
+		} else {
+			assert.NotContains(t, m.Properties, "RequestModels", where)
 		}
 	}
 }
@@ -364,4 +363,16 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			assert.Nil(t, stack.Node().TryFindChild(jsii.String("Api")), "a construct was created before validation failed")
 		})
 	}
+}
+
+// Which client may call which route follows from the scopes both declare:
+// svc holds weather-api/get and weather-api/post.
+func TestAccessPolicy(t *testing.T) {
+	load(t)
+	policy := routed.api.AccessPolicy()
+	assert.Equal(t, scopedapi.AccessPolicy{"svc": {
+		"GET /": true, "POST /": true, "DELETE /{id}": false, "GET /reports/{year}": true,
+	}}, policy)
+	assert.JSONEq(t, `{"svc":{"DELETE /{id}":false,"GET /":true,"GET /reports/{year}":true,"POST /":true}}`, policy.JSON())
+	assert.Equal(t, scopedapi.AccessPolicy{"svc": {"ANY /": false, "ANY /{proxy+}": false}}, proxy.api.AccessPolicy())
 }
