@@ -36,7 +36,7 @@ func Example() {
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code: awslambda.Code_FromBucket(
-			awss3.Bucket_FromBucketName(stack, jsii.String("Artifacts"), jsii.String("my-artifacts")), jsii.String("orders.zip"), nil),
+			awss3.Bucket_FromBucketName(stack, jsii.String("Artifacts"), jsii.String("my-artifacts")), jsii.String("orders.zip"), jsii.String("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")),
 	})
 	scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
 		Auth:    auth,

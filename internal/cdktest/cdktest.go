@@ -5,8 +5,10 @@
 package cdktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -26,6 +28,17 @@ import (
 // adds seconds to every synthesis; the whole-stack tests switch it back on.
 func Main(m *testing.M) {
 	setDefaultEnv("CDK_VALIDATION", "false")
+	run(m)
+}
+
+// MainWithValidation runs a package's tests with CloudFormation template
+// validation on, for the tests that check its findings.
+func MainWithValidation(m *testing.M) {
+	os.Setenv("CDK_VALIDATION", "true")
+	run(m)
+}
+
+func run(m *testing.M) {
 	// Node 20 is what this machine has; users are told to use 22 or 24.
 	setDefaultEnv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 	setDefaultEnv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -41,12 +54,49 @@ func setDefaultEnv(key, value string) {
 	}
 }
 
-// NewApp returns an app for tests: asset bundling (the Lambda's go build) is
-// skipped, since only the tests of the bundling itself need it.
+// NewApp returns an app for tests with the feature flags of the project's
+// cdk.json, so that tests see the templates `cdk synth` emits. Asset bundling
+// (the Lambda's go build) is skipped: only the bundling tests need it.
 func NewApp() awscdk.App {
-	return awscdk.NewApp(&awscdk.AppProps{
-		Context: &map[string]any{"aws:cdk:bundling-stacks": []string{}},
-	})
+	ctx := ProjectContext()
+	ctx["aws:cdk:bundling-stacks"] = []string{}
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+}
+
+// ProjectContext returns the "context" of the cdk.json at the module root.
+func ProjectContext() map[string]any {
+	data, err := os.ReadFile(filepath.Join(ModuleRoot(), "cdk.json"))
+	if err != nil {
+		panic(fmt.Sprintf("cdktest: reading cdk.json: %v", err))
+	}
+	var cfg struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		panic(fmt.Sprintf("cdktest: cdk.json: %v", err))
+	}
+	if cfg.Context == nil {
+		cfg.Context = map[string]any{}
+	}
+	return cfg.Context
+}
+
+// ModuleRoot is the directory of the go.mod above the working directory.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			panic("cdktest: no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
 
 // Recover runs fn and returns what it panicked with, formatted, or "" if it

@@ -1,0 +1,120 @@
+// Package test checks the deployable stacks as whole synthesized templates,
+// the way a security reviewer would: every property in shared/SECURITY.md's
+// template list, cdk-nag, and golden templates that make every change to the
+// emitted infrastructure visible in review.
+package test
+
+import (
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/scopegate/scopegate/constructs/golambda"
+	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/stacks"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+// configuration is one stack as users deploy it, and what it declares.
+type configuration struct {
+	name     string
+	stack    awscdk.Stack
+	auth     *m2mauth.AuthServer
+	api      *scopedapi.ScopedAPI
+	function *golambda.GoFunction
+	template cdktest.Template
+	// routes and clients as declared: "METHOD /path" and client name to scopes.
+	routes   map[string][]string
+	clients  map[string][]string
+	validity map[string]float64 // access-token minutes per client
+}
+
+var weatherRoutes = map[string][]string{
+	"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "DELETE /{id}": {"weather-api/delete"},
+}
+
+var proxyRoutes = map[string][]string{"ANY /": {"default/default"}, "ANY /{proxy+}": {"default/default"}}
+
+var partnerDomain = &stacks.CustomDomainConfig{
+	DomainName:     "auth.partners.example.com",
+	CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+	HostedZoneID:   "Z0123456789ABCDEFGHIJ",
+	HostedZoneName: "partners.example.com",
+}
+
+var (
+	synthOnce      sync.Once
+	configurations map[string]*configuration
+)
+
+// all builds every configuration in one app with the cdk-nag packs on, and
+// synthesizes it once for the whole package.
+func all(t *testing.T) map[string]*configuration {
+	t.Helper()
+	synthOnce.Do(func() {
+		app := cdktest.NewApp()
+		stacks.AddNagChecks(app)
+		cs := map[string]*configuration{}
+		weather := func(name string, props *stacks.WeatherEventsStackProps, clients map[string][]string, validity map[string]float64) {
+			s := stacks.NewWeatherEventsStack(app, name, props)
+			cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
+				routes: weatherRoutes, clients: clients, validity: validity}
+		}
+		proxy := func(name string, props *stacks.ThirdPartyProxyStackProps, clients map[string][]string, validity map[string]float64) {
+			s := stacks.NewThirdPartyProxyStack(app, name, props)
+			cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
+				routes: proxyRoutes, clients: clients, validity: validity}
+		}
+		weather("WeatherEvents", nil,
+			map[string][]string{"weather-service": {"weather-api/get", "weather-api/post"}},
+			map[string]float64{"weather-service": 60})
+		weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
+			AdditionalClients: []stacks.ClientConfig{
+				{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15},
+				{Name: "janitor", Scopes: []string{"weather-api/get", "weather-api/delete"}, AccessTokenValidityMinutes: 5},
+			},
+		}}, map[string][]string{
+			"weather-service": {"weather-api/get", "weather-api/post"},
+			"reporting":       {"weather-api/get"},
+			"janitor":         {"weather-api/get", "weather-api/delete"},
+		}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5})
+		proxy("ThirdPartyProxy", nil,
+			map[string][]string{"ThirdPartyAppClient": {"default/default"}},
+			map[string]float64{"ThirdPartyAppClient": 60})
+		proxy("ThirdPartyProxyCustomDomain", &stacks.ThirdPartyProxyStackProps{CustomDomain: partnerDomain},
+			map[string][]string{"ThirdPartyAppClient": {"default/default"}},
+			map[string]float64{"ThirdPartyAppClient": 60})
+		for _, c := range cs {
+			c.template = cdktest.Synth(t, c.stack)
+		}
+		configurations = cs
+	})
+	if configurations == nil {
+		t.Fatal("shared synthesis failed in an earlier test")
+	}
+	return configurations
+}
+
+// each runs check as a subtest for every configuration, in a stable order.
+func each(t *testing.T, check func(t *testing.T, c *configuration)) {
+	cs := all(t)
+	names := make([]string, 0, len(cs))
+	for name := range cs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { check(t, cs[name]) })
+	}
+}
+
+// logicalID resolves the CloudFormation logical id of a construct's default child.
+func (c *configuration) logicalID(construct constructs.IConstruct) string {
+	return cdktest.LogicalID(c.stack, construct.Node().DefaultChild().(awscdk.CfnElement))
+}
