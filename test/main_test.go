@@ -53,43 +53,13 @@ var (
 	configurations map[string]*configuration
 )
 
-// all builds every configuration in one app with the cdk-nag packs on, and
-// synthesizes it once for the whole package.
+// all builds every configuration in one app and synthesizes it once for the
+// whole package. cdk-nag runs in its own app (TestProperty12): its errors
+// fail synthesis, and one broken promise must not hide the others.
 func all(t *testing.T) map[string]*configuration {
 	t.Helper()
 	synthOnce.Do(func() {
-		app := cdktest.NewApp()
-		stacks.AddNagChecks(app)
-		cs := map[string]*configuration{}
-		weather := func(name string, props *stacks.WeatherEventsStackProps, clients map[string][]string, validity map[string]float64) {
-			s := stacks.NewWeatherEventsStack(app, name, props)
-			cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
-				routes: weatherRoutes, clients: clients, validity: validity}
-		}
-		proxy := func(name string, props *stacks.ThirdPartyProxyStackProps, clients map[string][]string, validity map[string]float64) {
-			s := stacks.NewThirdPartyProxyStack(app, name, props)
-			cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
-				routes: proxyRoutes, clients: clients, validity: validity}
-		}
-		weather("WeatherEvents", nil,
-			map[string][]string{"weather-service": {"weather-api/get", "weather-api/post"}},
-			map[string]float64{"weather-service": 60})
-		weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
-			AdditionalClients: []stacks.ClientConfig{
-				{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15},
-				{Name: "janitor", Scopes: []string{"weather-api/get", "weather-api/delete"}, AccessTokenValidityMinutes: 5},
-			},
-		}}, map[string][]string{
-			"weather-service": {"weather-api/get", "weather-api/post"},
-			"reporting":       {"weather-api/get"},
-			"janitor":         {"weather-api/get", "weather-api/delete"},
-		}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5})
-		proxy("ThirdPartyProxy", nil,
-			map[string][]string{"ThirdPartyAppClient": {"default/default"}},
-			map[string]float64{"ThirdPartyAppClient": 60})
-		proxy("ThirdPartyProxyCustomDomain", &stacks.ThirdPartyProxyStackProps{CustomDomain: partnerDomain},
-			map[string][]string{"ThirdPartyAppClient": {"default/default"}},
-			map[string]float64{"ThirdPartyAppClient": 60})
+		cs := build(cdktest.NewApp())
 		for _, c := range cs {
 			c.template = cdktest.Synth(t, c.stack)
 		}
@@ -99,6 +69,41 @@ func all(t *testing.T) map[string]*configuration {
 		t.Fatal("shared synthesis failed in an earlier test")
 	}
 	return configurations
+}
+
+// build adds every configuration's stack to app.
+func build(app awscdk.App) map[string]*configuration {
+	cs := map[string]*configuration{}
+	weather := func(name string, props *stacks.WeatherEventsStackProps, clients map[string][]string, validity map[string]float64) {
+		s := stacks.NewWeatherEventsStack(app, name, props)
+		cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
+			routes: weatherRoutes, clients: clients, validity: validity}
+	}
+	proxy := func(name string, props *stacks.ThirdPartyProxyStackProps, clients map[string][]string, validity map[string]float64) {
+		s := stacks.NewThirdPartyProxyStack(app, name, props)
+		cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
+			routes: proxyRoutes, clients: clients, validity: validity}
+	}
+	weather("WeatherEvents", nil,
+		map[string][]string{"weather-service": {"weather-api/get", "weather-api/post"}},
+		map[string]float64{"weather-service": 60})
+	weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
+		AdditionalClients: []stacks.ClientConfig{
+			{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15},
+			{Name: "janitor", Scopes: []string{"weather-api/get", "weather-api/delete"}, AccessTokenValidityMinutes: 5},
+		},
+	}}, map[string][]string{
+		"weather-service": {"weather-api/get", "weather-api/post"},
+		"reporting":       {"weather-api/get"},
+		"janitor":         {"weather-api/get", "weather-api/delete"},
+	}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5})
+	proxy("ThirdPartyProxy", nil,
+		map[string][]string{"ThirdPartyAppClient": {"default/default"}},
+		map[string]float64{"ThirdPartyAppClient": 60})
+	proxy("ThirdPartyProxyCustomDomain", &stacks.ThirdPartyProxyStackProps{CustomDomain: partnerDomain},
+		map[string][]string{"ThirdPartyAppClient": {"default/default"}},
+		map[string]float64{"ThirdPartyAppClient": 60})
+	return cs
 }
 
 // each runs check as a subtest for every configuration, in a stable order.

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -123,13 +125,38 @@ func Check(t testing.TB, fn func()) {
 // Template is a synthesized CloudFormation template as plain Go values.
 type Template map[string]any
 
+// ErrorAnnotations lists the error annotations (cdk-nag findings among them)
+// on scope and everything below it, as "path: message". They are still on the
+// construct tree after the synthesis they failed.
+func ErrorAnnotations(scope constructs.IConstruct) []string {
+	var out []string
+	for _, c := range *scope.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		for _, entry := range *c.Node().Metadata() {
+			if *entry.Type == "aws:cdk:error" {
+				msg := fmt.Sprint(entry.Data)
+				if i := strings.Index(msg, ": "); i > 0 && (strings.HasPrefix(msg, "AwsSolutions-") || strings.HasPrefix(msg, "Serverless-")) {
+					msg = msg[:i] // the cdk-nag rule id; its long explanation follows
+				}
+				out = append(out, *c.Node().Path()+": "+msg)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Synth synthesizes stack (with its whole app) and returns its template.
+// When synthesis fails on error annotations (a cdk-nag finding, say), the
+// failure lists each one and where it fired.
 func Synth(t testing.TB, stack awscdk.Stack) Template {
 	t.Helper()
 	var tmpl Template
-	Check(t, func() {
+	msg := Recover(func() {
 		tmpl = Template(*assertions.Template_FromStack(stack, nil).ToJSON())
 	})
+	if msg != "" {
+		t.Fatal(msg + "\n" + strings.Join(ErrorAnnotations(stack), "\n"))
+	}
 	return tmpl
 }
 
