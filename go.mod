@@ -15,6 +15,7 @@ require (
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.37.25
 	github.com/stretchr/testify v1.11.1
+	golang.org/x/oauth2 v0.37.0
 )
 
 require (

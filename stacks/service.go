@@ -18,6 +18,7 @@ import (
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ServiceOptions are the settings both stacks share for the weather-events
@@ -137,8 +138,8 @@ func eventSchema() *awsapigateway.JsonSchema {
 // addAPIOutputs adds the outputs a caller needs after `cdk deploy` besides the
 // AuthServer's own: where the API is, and which client may call which route.
 func addAPIOutputs(scope constructs.Construct, api *scopedapi.ScopedAPI) {
-	addOutput(scope, "ApiUrl", "Invoke URL of the API", api.URL)
-	addOutput(scope, "AccessPolicy", "JSON: for each client, whether it can get a token for each route", jsii.String(api.AccessPolicy().JSON()))
+	addOutput(scope, stackoutputs.APIURL, "Invoke URL of the API", api.URL)
+	addOutput(scope, stackoutputs.AccessPolicy, "JSON: the scopes of each route, and for each client its scopes and the routes they open", jsii.String(api.AccessPolicy().JSON()))
 }
 
 func addOutput(scope constructs.Construct, id, description string, value *string) {

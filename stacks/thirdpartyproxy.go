@@ -13,6 +13,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // CustomDomainConfig names an existing certificate and hosted zone for a
@@ -70,7 +71,7 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		}
 		domain = importCustomDomain(stack, *c)
 	}
-	auth := m2mauth.NewAuthServer(stack, "Auth", &m2mauth.AuthServerProps{
+	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{server},
 		Clients: append([]m2mauth.ClientProps{{
 			Name:   ThirdPartyClientName,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // WeatherEventsStackProps configures the weather-events stack.
@@ -57,7 +58,7 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Post:   weatherAPI.AddScope("post", "Create weather events"),
 		Delete: weatherAPI.AddScope("delete", "Delete weather events"),
 	}
-	auth := m2mauth.NewAuthServer(stack, "Auth", &m2mauth.AuthServerProps{
+	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{weatherAPI},
 		Clients: append([]m2mauth.ClientProps{{
 			Name:                ServiceClientName,

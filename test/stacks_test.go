@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/stacks"
 )
 
@@ -56,9 +57,14 @@ func TestAccessPolicyOutput(t *testing.T) {
 		"ThirdPartyProxy": {stacks.ThirdPartyClientName: {"ANY /": true, "ANY /{proxy+}": true}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var got map[string]map[string]bool
-			require.NoError(t, json.Unmarshal([]byte(output(t, all(t)[name], "AccessPolicy").(string)), &got))
+			var policy routeauth.AccessPolicy
+			require.NoError(t, json.Unmarshal([]byte(output(t, all(t)[name], "AccessPolicy").(string)), &policy))
+			got := map[string]map[string]bool{}
+			for client, access := range policy.Clients {
+				got[client] = access.Routes
+			}
 			assert.Equal(t, want, got)
+			assert.Equal(t, all(t)[name].routes, policy.Routes)
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // AuthServer is a Cognito user pool set up as an OAuth 2.0 authorization
@@ -215,18 +217,16 @@ func (a *AuthServer) newClient(props ClientProps) *Client {
 // construct id so two AuthServers in one stack do not collide): tools and
 // people read them after `cdk deploy`, so they must not carry a hash.
 func (a *AuthServer) addOutputs(id string) {
-	prefix := constructID(id)
-	output := func(name, description string, value *string) {
-		out := awscdk.NewCfnOutput(a.Construct, jsii.String(name), &awscdk.CfnOutputProps{
+	output := func(logicalID, description string, value *string) {
+		out := awscdk.NewCfnOutput(a.Construct, jsii.String(logicalID), &awscdk.CfnOutputProps{
 			Value:       value,
 			Description: jsii.String(description),
 		})
-		out.OverrideLogicalId(jsii.String(prefix + name))
+		out.OverrideLogicalId(jsii.String(logicalID))
 	}
-	output("TokenUrl", "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
+	output(stackoutputs.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
 	for _, c := range a.Clients {
-		key := constructID(c.Name)
-		output(key+"ClientId", fmt.Sprintf("App client id of machine client %q", c.Name), c.ClientID)
-		output(key+"SecretArn", fmt.Sprintf("Secrets Manager secret with the credentials of machine client %q", c.Name), c.Secret.SecretArn())
+		output(stackoutputs.ClientID(id, c.Name), fmt.Sprintf("App client id of machine client %q", c.Name), c.ClientID)
+		output(stackoutputs.SecretArn(id, c.Name), fmt.Sprintf("Secrets Manager secret with the credentials of machine client %q", c.Name), c.Secret.SecretArn())
 	}
 }

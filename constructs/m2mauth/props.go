@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // Access-token lifetimes Cognito accepts, and the one we default to.
@@ -302,28 +304,9 @@ func certificateRegion(cert awscertificatemanager.ICertificate) string {
 	return ""
 }
 
-// constructID turns a name into PascalCase letters and digits, for construct
-// ids and output keys that stay readable ("weather-service" -> "WeatherService").
-func constructID(name string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z':
-			if upper {
-				r -= 'a' - 'A'
-			}
-			b.WriteRune(r)
-			upper = false
-		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-			upper = false
-		default:
-			upper = true
-		}
-	}
-	return b.String()
-}
+// constructID is the name as PascalCase letters and digits, for construct
+// ids and output names.
+func constructID(name string) string { return stackoutputs.Key(name) }
 
 // unresolved reports whether s holds a CDK token, whose value is only known at
 // deploy time and so cannot be judged here.

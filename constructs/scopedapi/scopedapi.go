@@ -170,39 +170,18 @@ func routeScopes(r Route) []string {
 	return scopes
 }
 
-// AccessPolicy says, for each client of the API's AuthServer and each route,
-// whether the client can get a token that opens the route: whether its
-// allowed scopes and the route's scopes share one.
-type AccessPolicy map[string]map[string]bool
-
-// AccessPolicy works out which client may call which route.
-func (a *ScopedAPI) AccessPolicy() AccessPolicy {
-	policy := AccessPolicy{}
+// AccessPolicy says which client of the API's AuthServer may call which
+// route: whether the scopes it may request and the route's scopes share one.
+func (a *ScopedAPI) AccessPolicy() routeauth.AccessPolicy {
+	clients := map[string][]string{}
 	for _, c := range a.clients {
-		held := map[string]bool{}
-		for _, s := range c.Scopes {
-			held[s.String()] = true
+		scopes := make([]string, len(c.Scopes))
+		for i, s := range c.Scopes {
+			scopes[i] = s.String()
 		}
-		routes := map[string]bool{}
-		for _, r := range a.RouteTable {
-			allowed := false
-			for _, s := range r.Scopes {
-				allowed = allowed || held[s]
-			}
-			routes[r.Method+" "+r.Path] = allowed
-		}
-		policy[c.Name] = routes
+		clients[c.Name] = scopes
 	}
-	return policy
-}
-
-// JSON is the policy as compact JSON with sorted keys, for a stack output.
-func (p AccessPolicy) JSON() string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic(err) // a map of maps of bools always marshals
-	}
-	return string(b)
+	return a.RouteTable.Policy(clients)
 }
 
 func modelID(r Route) string {

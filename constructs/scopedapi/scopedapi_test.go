@@ -367,9 +367,18 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 func TestAccessPolicy(t *testing.T) {
 	load(t)
 	policy := routed.api.AccessPolicy()
-	assert.Equal(t, scopedapi.AccessPolicy{"svc": {
-		"GET /": true, "POST /": true, "DELETE /{id}": false, "GET /reports/{year}": true,
-	}}, policy)
-	assert.JSONEq(t, `{"svc":{"DELETE /{id}":false,"GET /":true,"GET /reports/{year}":true,"POST /":true}}`, policy.JSON())
-	assert.Equal(t, scopedapi.AccessPolicy{"svc": {"ANY /": false, "ANY /{proxy+}": false}}, proxy.api.AccessPolicy())
+	assert.Equal(t, routeauth.AccessPolicy{
+		Routes: map[string][]string{
+			"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "DELETE /{id}": {"weather-api/delete"},
+			"GET /reports/{year}": {"reports/read", "weather-api/get"},
+		},
+		Clients: map[string]routeauth.ClientAccess{"svc": {
+			Scopes: []string{"weather-api/get", "weather-api/post"},
+			Routes: map[string]bool{"GET /": true, "POST /": true, "DELETE /{id}": false, "GET /reports/{year}": true},
+		}},
+	}, policy)
+	var decoded routeauth.AccessPolicy
+	require.NoError(t, json.Unmarshal([]byte(policy.JSON()), &decoded))
+	assert.Equal(t, policy, decoded)
+	assert.Equal(t, map[string]bool{"ANY /": false, "ANY /{proxy+}": false}, proxy.api.AccessPolicy().Clients["svc"].Routes)
 }

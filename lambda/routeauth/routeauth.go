@@ -137,12 +137,8 @@ func (r Route) Allows(c Claims) error {
 	if c.TokenUse != "access" {
 		return fmt.Errorf("%w (token_use %q)", ErrNotAccessToken, c.TokenUse)
 	}
-	for _, want := range r.Scopes {
-		for _, have := range c.Scopes {
-			if have == want {
-				return nil
-			}
-		}
+	if r.Opens(c.Scopes) {
+		return nil
 	}
 	return fmt.Errorf("%w: %s %s needs one of %s", ErrInsufficientScope, r.Method, r.Path, strings.Join(r.Scopes, ", "))
 }

@@ -1,0 +1,219 @@
+// Package oauthtest plays, on 127.0.0.1, the two servers a machine client
+// talks to: a token endpoint that implements the client-credentials grant
+// (RFC 6749 section 4.4) as Cognito does, and an API that checks bearer
+// tokens against a route table as API Gateway's Cognito authorizer does.
+package oauthtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+)
+
+// Client is an app client the token endpoint knows.
+type Client struct {
+	Secret string
+	Scopes []string // what it may request
+}
+
+// Grant is an issued token.
+type Grant struct {
+	ClientID string
+	Scopes   []string
+	Expiry   time.Time
+}
+
+// TokenServer is a client-credentials token endpoint.
+type TokenServer struct {
+	*httptest.Server
+	clients map[string]Client
+	// ExpiresIn is the lifetime of issued tokens. Default: one hour.
+	ExpiresIn time.Duration
+	// Now is the server's clock. Default: time.Now.
+	Now func() time.Time
+
+	requests  atomic.Int64
+	throttled atomic.Bool
+	mu        sync.Mutex
+	grants    map[string]Grant
+}
+
+// NewTokenServer starts a token endpoint for clients (by client id).
+func NewTokenServer(clients map[string]Client) *TokenServer {
+	s := &TokenServer{clients: clients, ExpiresIn: time.Hour, Now: time.Now, grants: map[string]Grant{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// TokenURL is the endpoint's URL, as a stack's AuthTokenUrl output names it.
+func (s *TokenServer) TokenURL() string { return s.URL + "/oauth2/token" }
+
+// Requests counts token requests so far, refused ones included.
+func (s *TokenServer) Requests() int64 { return s.requests.Load() }
+
+// Throttle makes the endpoint answer 429 until called with false.
+func (s *TokenServer) Throttle(on bool) { s.throttled.Store(on) }
+
+// Lookup returns the grant behind an access token.
+func (s *TokenServer) Lookup(token string) (Grant, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[token]
+	return g, ok && s.Now().Before(g.Expiry)
+}
+
+// Revoke makes a token invalid, as deleting a client's secret would.
+func (s *TokenServer) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.grants, token)
+}
+
+func (s *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	if r.URL.Path != "/oauth2/token" || r.Method != http.MethodPost {
+		http.NotFound(w, r)
+		return
+	}
+	if s.throttled.Load() {
+		w.Header().Set("Retry-After", "1")
+		oauthError(w, http.StatusTooManyRequests, "slow_down", "Rate exceeded")
+		return
+	}
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	client, known := s.clients[id]
+	if !known || secret != client.Secret {
+		oauthError(w, http.StatusBadRequest, "invalid_client", "Client authentication failed")
+		return
+	}
+	scopes := strings.Fields(r.PostForm.Get("scope"))
+	if len(scopes) == 0 {
+		scopes = client.Scopes // none asked: every scope the client may have
+	}
+	for _, sc := range scopes {
+		if !contains(client.Scopes, sc) {
+			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %s is not allowed for this client", sc))
+			return
+		}
+	}
+	token := newToken()
+	s.mu.Lock()
+	s.grants[token] = Grant{ClientID: id, Scopes: scopes, Expiry: s.Now().Add(s.ExpiresIn)}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"access_token": token, "token_type": "Bearer", "expires_in": int(s.ExpiresIn.Seconds()),
+	})
+}
+
+func oauthError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body := map[string]string{"error": code}
+	if description != "" {
+		body["error_description"] = description
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func newToken() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return "tok_" + hex.EncodeToString(b[:])
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// API answers each route of a table: 401 without a valid token, 403 when the
+// token carries none of the route's scopes, 200 otherwise.
+type API struct {
+	*httptest.Server
+	calls atomic.Int64
+}
+
+// NewAPI starts an API for the table, trusting tokens from tokens. Open
+// lists routes ("METHOD /path") it wrongly lets any valid token through, to
+// play a misconfigured deployment.
+func NewAPI(table routeauth.Table, tokens *TokenServer, open ...string) *API {
+	a := &API{}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.calls.Add(1)
+		route, ok := match(table, r.Method, r.URL.Path)
+		if !ok {
+			http.Error(w, `{"message":"Missing Authentication Token"}`, http.StatusForbidden)
+			return
+		}
+		token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		grant, valid := tokens.Lookup(token)
+		if !found || !valid {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+			return
+		}
+		if !route.Opens(grant.Scopes) && !contains(open, route.Key()) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+			http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	return a
+}
+
+// Calls counts requests to the API.
+func (a *API) Calls() int64 { return a.calls.Load() }
+
+// match finds the route whose path template matches path: "{x}" matches one
+// segment, "{proxy+}" one or more.
+func match(table routeauth.Table, method, path string) (routeauth.Route, bool) {
+	for _, r := range table {
+		if r.Method != method && r.Method != routeauth.AnyMethod {
+			continue
+		}
+		if pathMatches(r.Path, path) {
+			return r, true
+		}
+	}
+	return routeauth.Route{}, false
+}
+
+func pathMatches(template, path string) bool {
+	if template == "/" || path == "/" {
+		return template == path
+	}
+	want, got := strings.Split(template[1:], "/"), strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, w := range want {
+		if w == "{proxy+}" {
+			return i < len(got)
+		}
+		if i >= len(got) || (got[i] != w && !(strings.HasPrefix(w, "{") && got[i] != "")) {
+			return false
+		}
+	}
+	return len(want) == len(got)
+}

@@ -1,0 +1,49 @@
+// Package stackoutputs names the CloudFormation outputs scopegate's stacks
+// publish. The constructs write them and the verifier reads them, so both take
+// the names from here. It has no CDK dependency.
+package stackoutputs
+
+import "strings"
+
+// Outputs of a stack built from scopedapi and m2mauth.
+const (
+	APIURL       = "ApiUrl"
+	AccessPolicy = "AccessPolicy"
+)
+
+// DefaultAuthPrefix is the AuthServer construct id the stacks use, which
+// prefixes its outputs.
+const DefaultAuthPrefix = "Auth"
+
+// TokenURL is the output holding the token endpoint of the AuthServer whose
+// construct id is prefix.
+func TokenURL(prefix string) string { return Key(prefix) + "TokenUrl" }
+
+// ClientID is the output holding a client's id.
+func ClientID(prefix, client string) string { return Key(prefix) + Key(client) + "ClientId" }
+
+// SecretArn is the output holding the ARN of a client's credentials secret.
+func SecretArn(prefix, client string) string { return Key(prefix) + Key(client) + "SecretArn" }
+
+// Key turns a name into PascalCase letters and digits, as output names and
+// construct ids need ("weather-service" -> "WeatherService").
+func Key(name string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z':
+			if upper {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			upper = false
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			upper = false
+		default:
+			upper = true
+		}
+	}
+	return b.String()
+}
