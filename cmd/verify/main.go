@@ -1,0 +1,66 @@
+// Command verify checks a deployed scopegate stack against its own promises:
+//
+//	go run ./cmd/verify -stack WeatherEvents [-json]
+//
+// Credentials and region come from the usual AWS environment (variables,
+// profile, SSO). It exits 0 when every outcome matches the stack's
+// AccessPolicy output, 1 on any mismatch, 2 when it cannot verify.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/scopegate/scopegate/internal/verify"
+)
+
+func main() {
+	stack := flag.String("stack", "", "name of the deployed stack, e.g. WeatherEvents")
+	asJSON := flag.Bool("json", false, "print the matrix as JSON")
+	authPrefix := flag.String("auth-prefix", "Auth", "construct id of the stack's AuthServer, which prefixes its outputs")
+	timeout := flag.Duration("timeout", 2*time.Minute, "give up after this long")
+	flag.Parse()
+	if *stack == "" {
+		fmt.Fprintln(os.Stderr, "verify: -stack is required")
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "verify: AWS configuration:", err)
+		os.Exit(2)
+	}
+	v := &verify.Verifier{
+		CloudFormation: cloudformation.NewFromConfig(cfg),
+		SecretsManager: secretsmanager.NewFromConfig(cfg),
+		AuthPrefix:     *authPrefix,
+	}
+	os.Exit(run(ctx, v, *stack, *asJSON))
+}
+
+func run(ctx context.Context, v *verify.Verifier, stack string, asJSON bool) int {
+	report, err := v.Run(ctx, stack)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if asJSON {
+		err = report.WriteJSON(os.Stdout)
+	} else {
+		err = report.WriteTable(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "verify:", err)
+		return 2
+	}
+	return report.ExitCode()
+}

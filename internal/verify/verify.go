@@ -1,0 +1,301 @@
+// Package verify replays the walkthrough against a deployed stack: for every
+// client it asks the token endpoint for a token with no scope, with each
+// allowed scope, and with a scope it is not allowed, calls every route with
+// every token, and compares each outcome with the stack's AccessPolicy output.
+//
+// It does not change data: it sends POST with an empty JSON object (refused
+// by the API's body validation once authorized) and DELETE for an id that
+// cannot exist. It never prints a secret or a token.
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/m2mclient"
+	"github.com/scopegate/scopegate/stackoutputs"
+)
+
+// CloudFormationAPI is the call the verifier makes to read stack outputs.
+type CloudFormationAPI interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+// SecretsManagerAPI is the call the verifier makes to read client secrets.
+type SecretsManagerAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Verifier checks one deployed stack.
+type Verifier struct {
+	CloudFormation CloudFormationAPI
+	SecretsManager SecretsManagerAPI
+	// HTTP sends token and API requests. Default: http.DefaultClient's transport.
+	HTTP http.RoundTripper
+	// AuthPrefix is the AuthServer's construct id. Default: "Auth".
+	AuthPrefix string
+}
+
+// Token cases.
+const (
+	NoScope        = "(no scope)"
+	expectIssued   = "issued"
+	expectRefused  = "refused"
+	outcomeAllowed = "allowed"
+	outcomeDenied  = "denied"
+)
+
+// Report is the whole matrix.
+type Report struct {
+	Stack  string   `json:"stack"`
+	Routes []string `json:"routes"`
+	Rows   []Row    `json:"rows"`
+	// Mismatches counts cells whose outcome differs from the policy.
+	Mismatches int `json:"mismatches"`
+}
+
+// Row is one client with one token request.
+type Row struct {
+	Client string `json:"client"`
+	// Requested is the scope asked for, or NoScope.
+	Requested string `json:"requested"`
+	// Token is "issued" or "refused", Expected what the policy says.
+	Token         string `json:"token"`
+	ExpectedToken string `json:"expectedToken"`
+	TokenError    string `json:"tokenError,omitempty"`
+	// Calls holds one cell per route, in Report.Routes order, when a token
+	// was issued.
+	Calls []Call `json:"calls,omitempty"`
+}
+
+// Call is one route called with one token.
+type Call struct {
+	Route    string `json:"route"`
+	Status   int    `json:"status"`
+	Outcome  string `json:"outcome"`
+	Expected string `json:"expected"`
+	Error    string `json:"error,omitempty"`
+}
+
+// OK reports whether the row matches the policy everywhere.
+func (r Row) OK() bool {
+	if r.Token != r.ExpectedToken {
+		return false
+	}
+	for _, c := range r.Calls {
+		if c.Outcome != c.Expected {
+			return false
+		}
+	}
+	return true
+}
+
+type credentials struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	TokenURL     string `json:"token_url"`
+}
+
+// Run verifies the stack and returns the matrix. An error means the
+// verification could not be carried out (missing outputs, unreadable
+// secrets); a mismatch is not an error, it is counted in the report.
+func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
+	outputs, err := v.outputs(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	var policy routeauth.AccessPolicy
+	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &policy); err != nil || len(policy.Routes) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
+	}
+	apiURL := strings.TrimSuffix(outputs[stackoutputs.APIURL], "/")
+	if apiURL == "" {
+		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
+	}
+	report := &Report{Stack: stack}
+	for route := range policy.Routes {
+		report.Routes = append(report.Routes, route)
+	}
+	sort.Strings(report.Routes)
+	names := make([]string, 0, len(policy.Clients))
+	for name := range policy.Clients {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	prefix := v.AuthPrefix
+	if prefix == "" {
+		prefix = stackoutputs.DefaultAuthPrefix
+	}
+	for _, name := range names {
+		arnKey := stackoutputs.SecretArn(prefix, name)
+		arn := outputs[arnKey]
+		if arn == "" {
+			return nil, fmt.Errorf("verify: stack %s has no %s output for client %q", stack, arnKey, name)
+		}
+		creds, err := v.credentials(ctx, arn)
+		if err != nil {
+			return nil, fmt.Errorf("verify: client %q: %w", name, err)
+		}
+		for _, c := range tokenCases(policy, policy.Clients[name].Scopes) {
+			row := v.check(ctx, name, creds, c, policy, apiURL, report.Routes)
+			if !row.OK() {
+				report.Mismatches++
+			}
+			report.Rows = append(report.Rows, row)
+		}
+	}
+	return report, nil
+}
+
+type tokenCase struct {
+	requested string   // scope asked for, or NoScope
+	granted   []string // scopes the token carries when issued
+	allowed   bool     // whether the endpoint should issue it
+}
+
+// tokenCases: no scope (all of the client's), each allowed scope alone, and
+// the first route scope the client may not have, if there is one.
+func tokenCases(policy routeauth.AccessPolicy, scopes []string) []tokenCase {
+	cases := []tokenCase{{requested: NoScope, granted: scopes, allowed: true}}
+	held := map[string]bool{}
+	for _, s := range scopes {
+		held[s] = true
+		cases = append(cases, tokenCase{requested: s, granted: []string{s}, allowed: true})
+	}
+	var foreign []string
+	for _, routeScopes := range policy.Routes {
+		for _, s := range routeScopes {
+			if !held[s] {
+				foreign = append(foreign, s)
+			}
+		}
+	}
+	sort.Strings(foreign)
+	if len(foreign) > 0 {
+		cases = append(cases, tokenCase{requested: foreign[0], allowed: false})
+	}
+	return cases
+}
+
+func (v *Verifier) check(ctx context.Context, client string, creds credentials, c tokenCase, policy routeauth.AccessPolicy, apiURL string, routes []string) Row {
+	row := Row{Client: client, Requested: c.requested, ExpectedToken: expectRefused}
+	if c.allowed {
+		row.ExpectedToken = expectIssued
+	}
+	cfg := m2mclient.Config{TokenURL: creds.TokenURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Base: v.transport()}
+	if c.requested != NoScope {
+		cfg.Scopes = []string{c.requested}
+	}
+	transport, err := m2mclient.NewTransport(ctx, cfg)
+	if err != nil {
+		row.Token, row.TokenError = expectRefused, err.Error()
+		return row
+	}
+	token, err := transport.Token()
+	if err != nil {
+		row.Token, row.TokenError = expectRefused, err.Error()
+		return row
+	}
+	row.Token = expectIssued
+	for _, key := range routes {
+		route := routeauth.Route{Method: strings.SplitN(key, " ", 2)[0], Path: strings.SplitN(key, " ", 2)[1], Scopes: policy.Routes[key]}
+		call := Call{Route: key, Expected: outcomeDenied}
+		if route.Opens(c.granted) {
+			call.Expected = outcomeAllowed
+		}
+		call.Status, err = v.call(ctx, apiURL, route, token.AccessToken)
+		switch {
+		case err != nil:
+			call.Outcome, call.Error = "error", err.Error()
+		case call.Status == http.StatusUnauthorized || call.Status == http.StatusForbidden:
+			call.Outcome = outcomeDenied
+		default:
+			call.Outcome = outcomeAllowed
+		}
+		row.Calls = append(row.Calls, call)
+	}
+	return row
+}
+
+// probeID fills path parameters: no event can have it, so DELETE finds nothing.
+const probeID = "scopegate-verify-probe"
+
+func (v *Verifier) call(ctx context.Context, apiURL string, route routeauth.Route, token string) (int, error) {
+	method := route.Method
+	if method == routeauth.AnyMethod {
+		method = http.MethodGet
+	}
+	var segments []string
+	for _, seg := range strings.Split(strings.TrimPrefix(route.Path, "/"), "/") {
+		if strings.HasPrefix(seg, "{") {
+			seg = probeID
+		}
+		segments = append(segments, seg)
+	}
+	var body io.Reader
+	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		body = strings.NewReader("{}")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, apiURL+"/"+strings.Join(segments, "/"), body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := v.transport().RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, nil
+}
+
+func (v *Verifier) transport() http.RoundTripper {
+	if v.HTTP != nil {
+		return v.HTTP
+	}
+	return http.DefaultTransport
+}
+
+func (v *Verifier) outputs(ctx context.Context, stack string) (map[string]string, error) {
+	out, err := v.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return nil, fmt.Errorf("verify: reading stack %s: %w", stack, err)
+	}
+	if len(out.Stacks) != 1 {
+		return nil, fmt.Errorf("verify: stack %s not found", stack)
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return outputs, nil
+}
+
+func (v *Verifier) credentials(ctx context.Context, arn string) (credentials, error) {
+	out, err := v.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return credentials{}, fmt.Errorf("reading secret %s: %w", arn, err)
+	}
+	var c credentials
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c); err != nil {
+		return credentials{}, fmt.Errorf("secret %s is not client credentials JSON", arn) // never echo its content
+	}
+	if c.ClientID == "" || c.ClientSecret == "" || c.TokenURL == "" {
+		return credentials{}, errors.New("secret " + arn + " lacks client_id, client_secret or token_url")
+	}
+	return c, nil
+}

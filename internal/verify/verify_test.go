@@ -1,0 +1,208 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/internal/verify"
+	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/stackoutputs"
+)
+
+var weatherRoutes = routeauth.Table{
+	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
+	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
+	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
+}
+
+// The stack as deployed: what its outputs promise.
+var promisedClients = map[string][]string{
+	"weather-service": {"weather-api/get", "weather-api/post"},
+	"janitor":         {"weather-api/get", "weather-api/delete"},
+}
+
+type fakeCloudFormation struct{ outputs map[string]string }
+
+func (f *fakeCloudFormation) DescribeStacks(_ context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	if aws.ToString(in.StackName) != "WeatherEvents" {
+		return nil, errors.New("ValidationError: Stack with id " + aws.ToString(in.StackName) + " does not exist")
+	}
+	var outs []cftypes.Output
+	for k, v := range f.outputs {
+		outs = append(outs, cftypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)})
+	}
+	return &cloudformation.DescribeStacksOutput{Stacks: []cftypes.Stack{{Outputs: outs}}}, nil
+}
+
+type fakeSecretsManager struct{ secrets map[string]string }
+
+func (f *fakeSecretsManager) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	s, ok := f.secrets[aws.ToString(in.SecretId)]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}, nil
+}
+
+type deployment struct {
+	tokens   *oauthtest.TokenServer
+	api      *oauthtest.API
+	verifier *verify.Verifier
+	cf       *fakeCloudFormation
+}
+
+// deploy plays a deployed WeatherEvents stack. tokenClients is what the
+// token endpoint really allows; open lists routes the API wrongly opens.
+func deploy(t *testing.T, tokenClients map[string][]string, open ...string) *deployment {
+	t.Helper()
+	clients := map[string]oauthtest.Client{}
+	for name, scopes := range tokenClients {
+		clients[name+"-id"] = oauthtest.Client{Secret: name + "-s3cret", Scopes: scopes}
+	}
+	tokens := oauthtest.NewTokenServer(clients)
+	api := oauthtest.NewAPI(weatherRoutes, tokens, open...)
+	t.Cleanup(func() { api.Close(); tokens.Close() })
+
+	outputs := map[string]string{
+		stackoutputs.APIURL:           api.URL + "/",
+		stackoutputs.AccessPolicy:     weatherRoutes.Policy(promisedClients).JSON(),
+		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
+	}
+	secrets := map[string]string{}
+	for name := range promisedClients {
+		arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + name
+		outputs[stackoutputs.SecretArn("Auth", name)] = arn
+		body, _ := json.Marshal(map[string]string{"client_id": name + "-id", "client_secret": name + "-s3cret", "token_url": tokens.TokenURL()})
+		secrets[arn] = string(body)
+	}
+	cf := &fakeCloudFormation{outputs: outputs}
+	return &deployment{tokens: tokens, api: api, cf: cf,
+		verifier: &verify.Verifier{CloudFormation: cf, SecretsManager: &fakeSecretsManager{secrets: secrets}}}
+}
+
+func row(t *testing.T, r *verify.Report, client, requested string) verify.Row {
+	t.Helper()
+	for _, row := range r.Rows {
+		if row.Client == client && row.Requested == requested {
+			return row
+		}
+	}
+	t.Fatalf("no row for %s / %s", client, requested)
+	return verify.Row{}
+}
+
+func outcomes(row verify.Row) map[string]string {
+	out := map[string]string{}
+	for _, c := range row.Calls {
+		out[c.Route] = c.Outcome
+	}
+	return out
+}
+
+func TestADeploymentThatKeepsItsPromises(t *testing.T) {
+	d := deploy(t, promisedClients)
+	report, err := d.verifier.Run(context.Background(), "WeatherEvents")
+	require.NoError(t, err)
+	assert.Zero(t, report.Mismatches)
+	assert.Equal(t, []string{"DELETE /{id}", "GET /", "POST /"}, report.Routes)
+	// 2 clients x (no scope + 2 allowed scopes + 1 foreign scope)
+	assert.Len(t, report.Rows, 8)
+
+	all := row(t, report, "weather-service", verify.NoScope)
+	assert.Equal(t, "issued", all.Token)
+	assert.Equal(t, map[string]string{"GET /": "allowed", "POST /": "allowed", "DELETE /{id}": "denied"}, outcomes(all))
+	postOnly := row(t, report, "weather-service", "weather-api/post")
+	assert.Equal(t, map[string]string{"GET /": "denied", "POST /": "allowed", "DELETE /{id}": "denied"}, outcomes(postOnly))
+	del := row(t, report, "weather-service", "weather-api/delete")
+	assert.Equal(t, "refused", del.Token, "the seed's unavailable scope")
+	assert.Contains(t, del.TokenError, "invalid_scope")
+	assert.Empty(t, del.Calls)
+	assert.Equal(t, map[string]string{"GET /": "allowed", "POST /": "denied", "DELETE /{id}": "allowed"},
+		outcomes(row(t, report, "janitor", verify.NoScope)))
+
+	var table bytes.Buffer
+	require.NoError(t, report.WriteTable(&table))
+	assert.Contains(t, table.String(), "WeatherEvents: every outcome matches the access policy")
+	assert.NotContains(t, table.String(), "!")
+	assert.Equal(t, 0, report.ExitCode())
+}
+
+func TestAnAPIThatLetsAPostOnlyTokenGET(t *testing.T) {
+	d := deploy(t, promisedClients, "GET /")
+	report, err := d.verifier.Run(context.Background(), "WeatherEvents")
+	require.NoError(t, err)
+	// Every issued token without weather-api/get now gets through GET /.
+	postOnly := row(t, report, "weather-service", "weather-api/post")
+	assert.False(t, postOnly.OK())
+	assert.Equal(t, "allowed", outcomes(postOnly)["GET /"])
+	assert.Equal(t, 2, report.Mismatches, "weather-service's post-only and janitor's delete-only tokens")
+
+	var table bytes.Buffer
+	require.NoError(t, report.WriteTable(&table))
+	assert.Contains(t, table.String(), "! allowed 200 (expected denied)")
+	assert.Contains(t, table.String(), "WeatherEvents: 2 row(s) differ from the access policy")
+	assert.Equal(t, 1, report.ExitCode())
+}
+
+func TestATokenEndpointThatIssuesAScopeThePolicyDenies(t *testing.T) {
+	generous := map[string][]string{
+		"weather-service": {"weather-api/get", "weather-api/post", "weather-api/delete"},
+		"janitor":         promisedClients["janitor"],
+	}
+	report, err := deploy(t, generous).verifier.Run(context.Background(), "WeatherEvents")
+	require.NoError(t, err)
+	del := row(t, report, "weather-service", "weather-api/delete")
+	assert.Equal(t, "issued", del.Token)
+	assert.Equal(t, "refused", del.ExpectedToken)
+	assert.False(t, del.OK())
+	assert.GreaterOrEqual(t, report.Mismatches, 1)
+}
+
+func TestNeverPrintsSecretsOrTokens(t *testing.T) {
+	d := deploy(t, promisedClients, "GET /")
+	report, err := d.verifier.Run(context.Background(), "WeatherEvents")
+	require.NoError(t, err)
+	var table, asJSON bytes.Buffer
+	require.NoError(t, report.WriteTable(&table))
+	require.NoError(t, report.WriteJSON(&asJSON))
+	assert.True(t, json.Valid(asJSON.Bytes()))
+	for _, out := range []string{table.String(), asJSON.String()} {
+		assert.NotContains(t, out, "s3cret")
+		assert.NotContains(t, out, "tok_", "no access token, whole or in part")
+	}
+}
+
+func TestCannotVerifyWithoutTheStackOutputs(t *testing.T) {
+	d := deploy(t, promisedClients)
+	_, err := d.verifier.Run(context.Background(), "Nope")
+	assert.ErrorContains(t, err, "reading stack Nope")
+
+	delete(d.cf.outputs, stackoutputs.AccessPolicy)
+	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.ErrorContains(t, err, "has no readable AccessPolicy output")
+
+	d = deploy(t, promisedClients)
+	delete(d.cf.outputs, stackoutputs.SecretArn("Auth", "janitor"))
+	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.ErrorContains(t, err, `has no AuthJanitorSecretArn output for client "janitor"`)
+
+	d = deploy(t, promisedClients)
+	d.verifier.SecretsManager = &fakeSecretsManager{secrets: map[string]string{
+		d.cf.outputs[stackoutputs.SecretArn("Auth", "janitor")]:         "not json s3cret",
+		d.cf.outputs[stackoutputs.SecretArn("Auth", "weather-service")]: "{}",
+	}}
+	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.ErrorContains(t, err, "is not client credentials JSON")
+	assert.NotContains(t, err.Error(), "s3cret")
+}
