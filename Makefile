@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk
 GO_FILES = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')
 
-.PHONY: all synth test lint fmt vet clean
+.PHONY: all synth test lint fmt vet clean bench nag
 
 all: test synth
 
@@ -43,3 +43,11 @@ fmt:
 
 clean:
 	rm -rf cdk.out .cdk.staging
+
+## bench: measure synth, tests, Lambda size, handler and client; prints one table (PREVIOUS=file compares handler benchmarks with benchstat)
+bench: node_modules/.package-lock.json
+	go run ./bench $(if $(PREVIOUS),-previous $(PREVIOUS))
+
+## nag: synthesize with the cdk-nag AwsSolutions and Serverless packs on; an unsuppressed finding fails
+nag: node_modules/.package-lock.json
+	$(CDK) synth --quiet -c scopegate:nag=true

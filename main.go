@@ -27,9 +27,6 @@ type config struct {
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
 	// ReservedConcurrency of each stack's function.
 	ReservedConcurrency int `json:"reservedConcurrency"`
-	// Nag runs the cdk-nag AwsSolutions and Serverless packs during synth;
-	// an unsuppressed error fails it.
-	Nag bool `json:"nag"`
 	// WeatherEvents configures the WeatherEvents stack.
 	WeatherEvents struct {
 		DomainPrefix string                `json:"domainPrefix"`
@@ -87,7 +84,10 @@ func main() {
 		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
 		ServiceOptions: service(thirdPartyProxyID, cfg.ThirdPartyProxy.Clients),
 	})
-	if cfg.Nag {
+	// The tests run cdk-nag on every stack configuration; at synth time it is
+	// opt-in (-c scopegate:nag=true, or make nag) because it costs about a
+	// second of every synth (BENCHMARKS.md).
+	if nag := app.Node().TryGetContext(jsii.String("scopegate:nag")); nag == true || nag == "true" {
 		stacks.AddNagChecks(app)
 	}
 	app.Synth(nil)

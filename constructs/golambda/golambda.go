@@ -7,6 +7,7 @@ package golambda
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -135,8 +136,22 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		env[k] = jsii.String(v)
 	}
 	var moduleDir *string
+	root, found := "", false
 	if props.ModuleDir != "" {
 		moduleDir = jsii.String(props.ModuleDir)
+		root, found = filepath.Dir(props.ModuleDir), true
+	} else if abs, err := filepath.Abs(props.Entry); err == nil {
+		root, found = moduleRootOf(abs)
+	}
+	bundling := &awscdklambdagoalpha.BundlingOptions{
+		CgoEnabled:   jsii.Bool(false),
+		GoBuildFlags: jsii.Strings(BuildFlags...),
+	}
+	if entry, err := filepath.Abs(props.Entry); found && err == nil {
+		if hash, err := sourceHash(root, entry); err == nil {
+			bundling.AssetHashType = awscdk.AssetHashType_CUSTOM
+			bundling.AssetHash = jsii.String(hash)
+		}
 	}
 	var description *string
 	if props.Description != "" {
@@ -156,10 +171,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		LoggingFormat:                awslambda.LoggingFormat_JSON,
 		Role:                         role,
 		Environment:                  &env,
-		Bundling: &awscdklambdagoalpha.BundlingOptions{
-			CgoEnabled:   jsii.Bool(false),
-			GoBuildFlags: jsii.Strings(BuildFlags...),
-		},
+		Bundling:                     bundling,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),

@@ -25,7 +25,14 @@ func TestNewServerRefusesToStartWithoutConfiguration(t *testing.T) {
 	assert.ErrorContains(t, err, "TABLE_NAME is not set")
 
 	t.Setenv(TableEnvVar, "events")
+	t.Setenv("AWS_REGION", "")
+	_, err = newServer(logger)
+	assert.ErrorContains(t, err, "AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
+
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "session")
 	server, err := newServer(logger)
 	require.NoError(t, err)
 	assert.Len(t, server.Routes, 1)

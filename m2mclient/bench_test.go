@@ -1,0 +1,51 @@
+package m2mclient_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/m2mclient"
+)
+
+// BenchmarkTokenRequestsPer1000Calls reports how many token requests 1,000
+// API calls (from 10 goroutines) cost within one token lifetime: the figure
+// that decides the token bill and the rate quota. Target: 1.
+func BenchmarkTokenRequestsPer1000Calls(b *testing.B) {
+	for b.Loop() {
+		tokens := oauthtest.NewTokenServer(map[string]oauthtest.Client{"c": {Secret: "s", Scopes: []string{"weather-api/get"}}})
+		api := oauthtest.NewAPI(weatherRoutes, tokens)
+		client, err := m2mclient.New(context.Background(), m2mclient.Config{TokenURL: tokens.TokenURL(), ClientID: "c", ClientSecret: "s"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 10)
+		for range 10 {
+			go func() {
+				for range 100 {
+					resp, err := client.Get(api.URL + "/")
+					if err != nil {
+						done <- err
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				done <- nil
+			}()
+		}
+		for range 10 {
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(tokens.Requests()), "tokenreqs/1000calls")
+		api.Close()
+		tokens.Close()
+	}
+}
