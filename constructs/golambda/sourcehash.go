@@ -1,61 +1,103 @@
 package golambda
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"go/parser"
+	"go/token"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 )
 
-// skippedDirs hold no source the function is built from.
-var skippedDirs = map[string]bool{"node_modules": true, "cdk.out": true, "testdata": true}
-
-// sourceHash fingerprints what `go build` turns into the bootstrap: every
-// non-test Go file of the module, go.mod, go.sum, the build flags, the target
-// and the Go version. Given as the asset's custom hash, it lets the CDK skip
-// bundling when cdk.out already holds a bootstrap built from the same inputs
-// (a warm synth then saves the build's ~0.6 s; see BENCHMARKS.md). Modules
-// outside this one are pinned by go.sum, so they are covered too.
-func sourceHash(moduleRoot string, entry string) (string, error) {
+// sourceHash fingerprints what `go build` turns into the bootstrap: the
+// entry package and every package of the same module it imports, directly or
+// not (their non-test Go files), go.mod, go.sum, the build flags, the target
+// and the Go version. Modules outside this one are pinned by go.sum. Given as
+// the asset's custom hash, it lets the CDK skip bundling when cdk.out already
+// holds a bootstrap built from the same inputs (BENCHMARKS.md).
+//
+// It reads only those packages, so nothing else in the repository (build
+// outputs, other commands) makes a synth rebuild, or a test re-run.
+func sourceHash(moduleRoot, entry string) (string, error) {
+	modulePath, err := modulePathOf(filepath.Join(moduleRoot, "go.mod"))
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
 	io.WriteString(h, runtime.Version()+"\x00linux/arm64\x00"+strings.Join(BuildFlags, " ")+"\x00")
-	rel, err := filepath.Rel(moduleRoot, entry)
-	if err != nil {
-		return "", err
+	for _, name := range []string{"go.mod", "go.sum"} {
+		if err := hashFile(h, moduleRoot, filepath.Join(moduleRoot, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
 	}
-	io.WriteString(h, filepath.ToSlash(rel)+"\x00")
-	err = filepath.WalkDir(moduleRoot, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	seen := map[string]bool{}
+	queue := []string{entry}
+	for len(queue) > 0 {
+		dir := queue[0]
+		queue = queue[1:]
+		if seen[dir] {
+			continue
 		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != moduleRoot && (skippedDirs[name] || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
+		seen[dir] = true
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(files)
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
 			}
-			return nil
+			if err := hashFile(h, moduleRoot, file); err != nil {
+				return "", err
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+			if err != nil {
+				return "", err
+			}
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				if rel, ok := strings.CutPrefix(path, modulePath+"/"); ok {
+					queue = append(queue, filepath.Join(moduleRoot, filepath.FromSlash(rel)))
+				}
+			}
 		}
-		if !(strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) && name != "go.mod" && name != "go.sum" {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		r, _ := filepath.Rel(moduleRoot, path)
-		io.WriteString(h, filepath.ToSlash(r)+"\x00")
-		h.Write(data)
-		h.Write([]byte{0})
-		return nil
-	})
-	if err != nil {
-		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(h io.Writer, root, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(root, path)
+	io.WriteString(h, filepath.ToSlash(rel)+"\x00")
+	h.Write(data)
+	_, err = h.Write([]byte{0})
+	return err
+}
+
+func modulePathOf(goMod string) (string, error) {
+	f, err := os.Open(goMod)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`), nil
+		}
+	}
+	return "", errors.New("golambda: no module line in " + goMod)
 }
 
 // moduleRootOf finds the directory of the go.mod at or above dir.

@@ -20,8 +20,10 @@ func TestSourceHashFollowsWhatGoBuildReads(t *testing.T) {
 	}
 	write("go.mod", "module example.com/m\n")
 	write("go.sum", "")
-	write("fn/main.go", "package main\nfunc main() {}\n")
-	write("lib/lib.go", "package lib\n")
+	write("fn/main.go", "package main\nimport _ \"example.com/m/lib\"\nfunc main() {}\n")
+	write("lib/lib.go", "package lib\nimport _ \"example.com/m/lib/deep\"\n")
+	write("lib/deep/deep.go", "package deep\n")
+	write("other/other.go", "package other\n")
 	entry := filepath.Join(root, "fn")
 	hash := func() string {
 		h, err := sourceHash(root, entry)
@@ -31,17 +33,21 @@ func TestSourceHashFollowsWhatGoBuildReads(t *testing.T) {
 	base := hash()
 	assert.Len(t, base, 64)
 
-	for _, irrelevant := range []string{"lib/lib_test.go", "node_modules/x/y.go", "cdk.out/a.go", ".git/x.go", "README.md", "fn/testdata/z.go"} {
+	for _, irrelevant := range []string{"lib/lib_test.go", "other/other.go", "node_modules/x/y.go", "cdk.out/a.go", "README.md", "fn/testdata/z.go"} {
 		write(irrelevant, "package x\n")
 		assert.Equal(t, base, hash(), "%s must not change the hash", irrelevant)
 	}
-	for _, relevant := range []string{"lib/lib.go", "go.sum", "go.mod", "fn/extra.go"} {
-		write(relevant, "// changed\n")
+	for _, relevant := range []string{"lib/deep/deep.go", "lib/lib.go", "go.sum", "go.mod", "fn/extra.go"} {
+		content := "package x\n// changed\n"
+		if relevant == "go.mod" {
+			content = "module example.com/m\n\ngo 1.26\n"
+		}
+		write(relevant, content)
 		changed := hash()
 		assert.NotEqual(t, base, changed, "%s must change the hash", relevant)
 		base = changed
 	}
-	other, err := sourceHash(root, filepath.Join(root, "lib"))
+	other, err := sourceHash(root, filepath.Join(root, "other"))
 	require.NoError(t, err)
 	assert.NotEqual(t, base, other, "another entry is another binary")
 }
