@@ -99,11 +99,11 @@ func main() {
 	rows = append(rows, row{"every test re-run", fmt.Sprintf("%.2f s (target < 60 s)", timeIt([]string{"go", "test", "-count=1", "./..."}, nil)), "/usr/bin/time -f %e go test -count=1 ./... (packages compiled, no test cache)"})
 
 	// Handler and client benchmarks.
-	handler := run([]string{"go", "test", "./lambda/weatherevents/api", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5"}, nil)
+	handler := run([]string{"go", "test", "./lambda/weatherevents/api", "-run", "^$", "-bench", ".", "-benchmem", "-count", "6"}, nil)
 	handlerFile := filepath.Join(*outDir, "handler-bench.txt")
 	must(os.WriteFile(handlerFile, handler, 0o644))
 	for _, b := range parseBench(handler) {
-		rows = append(rows, row{"handler " + b.name, fmt.Sprintf("%.0f ns/op, %.0f allocs/op, %.0f B/op", b.ns, b.allocs, b.bytes), "go test ./lambda/weatherevents/api -bench . -benchmem -count 5 (median); raw: " + handlerFile})
+		rows = append(rows, row{"handler " + b.name, fmt.Sprintf("%.0f ns/op, %.0f allocs/op, %.0f B/op", b.ns, b.allocs, b.bytes), "go test ./lambda/weatherevents/api -bench . -benchmem -count 6 (median); raw: " + handlerFile})
 	}
 	client := run([]string{"go", "test", "./m2mclient", "-run", "^$", "-bench", "TokenRequestsPer1000Calls", "-benchtime", "5x"}, nil)
 	if m := regexp.MustCompile(`([\d.]+) tokenreqs/1000calls`).FindSubmatch(client); m != nil {
