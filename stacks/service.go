@@ -135,11 +135,23 @@ func eventSchema() *awsapigateway.JsonSchema {
 	}
 }
 
-// addAPIOutputs adds the outputs a caller needs after `cdk deploy` besides the
-// AuthServer's own: where the API is, and which client may call which route.
-func addAPIOutputs(scope constructs.Construct, api *scopedapi.ScopedAPI) {
-	addOutput(scope, stackoutputs.APIURL, "Invoke URL of the API", api.URL)
-	addOutput(scope, stackoutputs.AccessPolicy, "JSON: the scopes of each route, and for each client its scopes and the routes they open", jsii.String(api.AccessPolicy().JSON()))
+// serveWeatherEvents puts the weather-events service behind a ScopedAPI with
+// the given routes and stage (empty for the default), and adds the outputs a
+// caller needs besides the AuthServer's own: where the API is, and which
+// client may call which route.
+func serveWeatherEvents(stack awscdk.Stack, auth *m2mauth.AuthServer, stageName string, opts ServiceOptions, routes []scopedapi.Route) (weatherService, *scopedapi.ScopedAPI) {
+	service := newWeatherService(stack, opts)
+	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
+		Auth:                 auth,
+		Handler:              service.Function.Function,
+		Routes:               routes,
+		StageName:            stageName,
+		CreateCloudWatchRole: opts.CreateAPIGatewayCloudWatchRole,
+		Disposable:           opts.Disposable,
+	})
+	addOutput(stack, stackoutputs.APIURL, "Invoke URL of the API", api.URL)
+	addOutput(stack, stackoutputs.AccessPolicy, "JSON: the scopes of each route, and for each client its scopes and the routes they open", jsii.String(api.AccessPolicy().JSON()))
+	return service, api
 }
 
 func addOutput(scope constructs.Construct, id, description string, value *string) {

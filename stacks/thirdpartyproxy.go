@@ -80,15 +80,7 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		Domain:     domain,
 		Disposable: props.Disposable,
 	})
-	service := newWeatherService(stack, props.ServiceOptions)
-	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
-		Auth:                 auth,
-		Handler:              service.Function.Function,
-		Routes:               scopedapi.ProxyRoutes(defaultScope),
-		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
-		Disposable:           props.Disposable,
-	})
-	addAPIOutputs(stack, api)
+	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(defaultScope))
 	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}
 }
 

@@ -68,19 +68,10 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Domain:     props.Domain,
 		Disposable: props.Disposable,
 	})
-	service := newWeatherService(stack, props.ServiceOptions)
-	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
-		Auth:    auth,
-		Handler: service.Function.Function,
-		Routes: []scopedapi.Route{
-			{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
-			{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},
-			{Method: "DELETE", Path: "/{id}", Scopes: []m2mauth.Scope{scopes.Delete}},
-		},
-		StageName:            WeatherStageName,
-		CreateCloudWatchRole: props.CreateAPIGatewayCloudWatchRole,
-		Disposable:           props.Disposable,
+	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
+		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
+		{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},
+		{Method: "DELETE", Path: "/{id}", Scopes: []m2mauth.Scope{scopes.Delete}},
 	})
-	addAPIOutputs(stack, api)
 	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes, API: api, Service: service}
 }

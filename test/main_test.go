@@ -108,7 +108,10 @@ func build(app awscdk.App) map[string]*configuration {
 
 // each runs check as a subtest for every configuration, in a stable order.
 func each(t *testing.T, check func(t *testing.T, c *configuration)) {
-	cs := all(t)
+	eachOf(t, all(t), check)
+}
+
+func eachOf(t *testing.T, cs map[string]*configuration, check func(t *testing.T, c *configuration)) {
 	names := make([]string, 0, len(cs))
 	for name := range cs {
 		names = append(names, name)

@@ -242,37 +242,28 @@ func TestProperty12_CdkNagClean(t *testing.T) {
 	require.NoError(t, err)
 	app := cdktest.NewApp()
 	stacks.AddNagChecks(app)
-	cs := build(app)
-	names := make([]string, 0, len(cs))
-	for name := range cs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		c := cs[name]
-		t.Run(name, func(t *testing.T) {
-			// An unsuppressed error fails synthesis; the failure lists the rules.
-			msg := cdktest.Recover(func() { c.template = cdktest.Template(*assertions.Template_FromStack(c.stack, nil).ToJSON()) })
-			require.Empty(t, msg, "%s:\n%s", p, strings.Join(cdktest.ErrorAnnotations(c.stack), "\n"))
-			annotations := assertions.Annotations_FromStack(c.stack)
-			var warnings []string
-			cdktest.Check(t, func() { warnings = messages(annotations.FindWarning(jsii.String("*"), assertions.Match_AnyValue())) })
-			assert.Empty(t, warnings, "%s: unsuppressed warnings", p)
+	eachOf(t, build(app), func(t *testing.T, c *configuration) {
+		// An unsuppressed error fails synthesis; the failure lists the rules.
+		msg := cdktest.Recover(func() { c.template = cdktest.Template(*assertions.Template_FromStack(c.stack, nil).ToJSON()) })
+		require.Empty(t, msg, "%s:\n%s", p, strings.Join(cdktest.ErrorAnnotations(c.stack), "\n"))
+		annotations := assertions.Annotations_FromStack(c.stack)
+		var warnings []string
+		cdktest.Check(t, func() { warnings = messages(annotations.FindWarning(jsii.String("*"), assertions.Match_AnyValue())) })
+		assert.Empty(t, warnings, "%s: unsuppressed warnings", p)
 
-			// Every suppression carries a reason a reviewer can judge, and
-			// the README lists its rule.
-			for id, r := range c.template.Section("Resources") {
-				meta, _ := r.(map[string]any)["Metadata"].(map[string]any)
-				nag, _ := meta["cdk_nag"].(map[string]any)
-				rules, _ := nag["rules_to_suppress"].([]any)
-				for _, rule := range rules {
-					rule := rule.(map[string]any)
-					assert.GreaterOrEqual(t, len(rule["reason"].(string)), 60, "%s: suppression of %s on %s needs a real reason", p, rule["id"], id)
-					assert.True(t, strings.Contains(string(readme), rule["id"].(string)), "%s: the README must list the suppression of %s", p, rule["id"])
-				}
+		// Every suppression carries a reason a reviewer can judge, and
+		// the README lists its rule.
+		for id, r := range c.template.Section("Resources") {
+			meta, _ := r.(map[string]any)["Metadata"].(map[string]any)
+			nag, _ := meta["cdk_nag"].(map[string]any)
+			rules, _ := nag["rules_to_suppress"].([]any)
+			for _, rule := range rules {
+				rule := rule.(map[string]any)
+				assert.GreaterOrEqual(t, len(rule["reason"].(string)), 60, "%s: suppression of %s on %s needs a real reason", p, rule["id"], id)
+				assert.True(t, strings.Contains(string(readme), rule["id"].(string)), "%s: the README must list the suppression of %s", p, rule["id"])
 			}
-		})
-	}
+		}
+	})
 }
 
 func messages(found *[]*cxapi.SynthesisMessage) []string {

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +26,7 @@ import (
 type Server struct {
 	Endpoint string
 	cmd      *exec.Cmd
+	tables   atomic.Int32
 }
 
 // Start launches dynalite on a free loopback port and waits until it accepts
@@ -56,6 +59,30 @@ func Start() (*Server, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Main runs a package's tests with one dynalite server, handed to use
+// before the first test, and stopped after the last.
+func Main(m *testing.M, use func(*Server)) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	use(s)
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+// NewEventsTable creates a table of its own for one test and returns its name.
+func (s *Server) NewEventsTable(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("events-%d", s.tables.Add(1))
+	if err := s.CreateEventsTable(context.Background(), name); err != nil {
+		t.Fatalf("creating table %s: %v", name, err)
+	}
+	return name
 }
 
 // Stop ends the dynalite process; its in-memory data goes with it.

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,16 +26,7 @@ import (
 
 var dynalite *dynalitetest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	if dynalite, err = dynalitetest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	dynalite.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { dynalitetest.Main(m, func(s *dynalitetest.Server) { dynalite = s }) }
 
 // The weather-events stack's route table, as the scopedapi construct hands it
 // to the function.
@@ -55,13 +44,9 @@ type harness struct {
 	logs   *bytes.Buffer
 }
 
-var tables atomic.Int32
-
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	name := fmt.Sprintf("api-events-%d", tables.Add(1))
-	require.NoError(t, dynalite.CreateEventsTable(context.Background(), name))
-	store := &weather.DynamoStore{Client: dynalite.Client(), Table: name}
+	store := &weather.DynamoStore{Client: dynalite.Client(), Table: dynalite.NewEventsTable(t)}
 	logs := &bytes.Buffer{}
 	return &harness{
 		server: &api.Server{Store: store, Routes: weatherRoutes, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: func() time.Time { return fixedNow }},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,25 +16,11 @@ import (
 
 var dynalite *dynalitetest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	if dynalite, err = dynalitetest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	dynalite.Stop()
-	os.Exit(code)
-}
-
-var tableCount atomic.Int32
+func TestMain(m *testing.M) { dynalitetest.Main(m, func(s *dynalitetest.Server) { dynalite = s }) }
 
 // newStore gives each test a table of its own on the shared server.
 func newStore(t *testing.T) *weather.DynamoStore {
-	t.Helper()
-	name := fmt.Sprintf("events-%d", tableCount.Add(1))
-	require.NoError(t, dynalite.CreateEventsTable(context.Background(), name))
-	return &weather.DynamoStore{Client: dynalite.Client(), Table: name}
+	return &weather.DynamoStore{Client: dynalite.Client(), Table: dynalite.NewEventsTable(t)}
 }
 
 func sampleEvent(name string) weather.Event {
