@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func main() {
 		m := median(times)
 		medians[v.label] = m
 		fmt.Fprintf(os.Stderr, "bench: %s: %.2f s\n", v.label, m)
-		rows = append(rows, row{"cdk synth: " + v.label, fmt.Sprintf("%.2f s (median of %d; min %.2f, max %.2f)", m, *runs, minOf(times), maxOf(times)),
+		rows = append(rows, row{"cdk synth: " + v.label, fmt.Sprintf("%.2f s (median of %d; min %.2f, max %.2f)", m, *runs, slices.Min(times), slices.Max(times)),
 			"/usr/bin/time -f %e " + envPrefix(v.env) + strings.Join(cmd, " ")})
 	}
 	// The warm synths above find the bootstrap already in cdk.out (golambda's
@@ -237,13 +238,6 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func minOf(xs []float64) float64 { s := append([]float64(nil), xs...); sort.Float64s(s); return s[0] }
-func maxOf(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)-1]
 }
 
 func slug(s string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,7 +207,7 @@ func (p *AuthServerProps) Validate() error {
 				add("%s: Scopes[%d] is the zero Scope: use a Scope returned by ResourceServer.AddScope", where, k)
 			case !declared[s.server]:
 				add("%s: Scopes[%d] %q comes from resource server %q, which is not in ResourceServers", where, k, s.String(), s.server.identifier)
-			case !contains(s.server.scopeNames(), s.name):
+			case !slices.Contains(s.server.scopeNames(), s.name):
 				add("%s: Scopes[%d]: %v", where, k, mustLookup(s))
 			case seen[s]:
 				add("%s: Scopes[%d] %q is listed twice", where, k, s.String())
@@ -238,15 +239,6 @@ func (p *AuthServerProps) Validate() error {
 func mustLookup(s Scope) error {
 	_, err := s.server.Lookup(s.name)
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (d PrefixDomain) validate() error {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,7 +108,7 @@ func (s *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 		scopes = client.Scopes // none asked: every scope the client may have
 	}
 	for _, sc := range scopes {
-		if !contains(client.Scopes, sc) {
+		if !slices.Contains(client.Scopes, sc) {
 			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %s is not allowed for this client", sc))
 			return
 		}
@@ -139,15 +140,6 @@ func newToken() string {
 	return "tok_" + hex.EncodeToString(b[:])
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // API answers each route of a table: 401 without a valid token, 403 when the
 // token carries none of the route's scopes, 200 otherwise.
 type API struct {
@@ -174,7 +166,7 @@ func NewAPI(table routeauth.Table, tokens *TokenServer, open ...string) *API {
 			http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
 			return
 		}
-		if !route.Opens(grant.Scopes) && !contains(open, route.Key()) {
+		if !route.Opens(grant.Scopes) && !slices.Contains(open, route.Key()) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
 			http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
 			return

@@ -1,6 +1,9 @@
 package routeauth
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // AccessPolicy is what a deployed API promises: the scopes each route
 // requires, and for each client the scopes it may request and whether those
@@ -25,10 +28,8 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 // Opens reports whether a token carrying scopes gets through the route.
 func (r Route) Opens(scopes []string) bool {
 	for _, want := range r.Scopes {
-		for _, have := range scopes {
-			if have == want {
-				return true
-			}
+		if slices.Contains(scopes, want) {
+			return true
 		}
 	}
 	return false
