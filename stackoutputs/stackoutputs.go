@@ -19,11 +19,19 @@ const DefaultAuthPrefix = "Auth"
 // construct id is prefix.
 func TokenURL(prefix string) string { return Key(prefix) + "TokenUrl" }
 
-// ClientID is the output holding a client's id.
-func ClientID(prefix, client string) string { return Key(prefix) + Key(client) + "ClientId" }
+// Clients is the output holding the JSON list of the AuthServer's clients,
+// one ClientRecord each. One output serves any number of clients, where one
+// per client would pass CloudFormation's 200 outputs per template.
+func Clients(prefix string) string { return Key(prefix) + "Clients" }
 
-// SecretArn is the output holding the ARN of a client's credentials secret.
-func SecretArn(prefix, client string) string { return Key(prefix) + Key(client) + "SecretArn" }
+// ClientRecord is one entry of the Clients output: what a consumer needs to
+// find a client's credentials, and the scopes it may request.
+type ClientRecord struct {
+	Name      string   `json:"name"`
+	ClientID  string   `json:"clientId"`
+	SecretArn string   `json:"secretArn"`
+	Scopes    []string `json:"scopes"`
+}
 
 // Key turns a name into PascalCase letters and digits, as output names and
 // construct ids need ("weather-service" -> "WeatherService").

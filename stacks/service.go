@@ -150,7 +150,7 @@ func serveWeatherEvents(stack awscdk.Stack, auth *m2mauth.AuthServer, stageName 
 		Disposable:           opts.Disposable,
 	})
 	addOutput(stack, stackoutputs.APIURL, "Invoke URL of the API", api.URL)
-	addOutput(stack, stackoutputs.AccessPolicy, "JSON: the scopes of each route, and for each client its scopes and the routes they open", jsii.String(api.AccessPolicy().JSON()))
+	addOutput(stack, stackoutputs.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(api.AccessPolicy().JSON()))
 	return service, api
 }
 

@@ -59,17 +59,23 @@ func normalize(t *testing.T, tmpl cdktest.Template) []byte {
 //	go test ./test -run TestGoldenTemplates -update
 func TestGoldenTemplates(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
-		got := normalize(t, c.template)
-		path := filepath.Join("testdata", c.name+".template.json")
-		if *update {
-			require.NoError(t, os.MkdirAll("testdata", 0o755))
-			require.NoError(t, os.WriteFile(path, got, 0o644))
-			return
+		templates := map[string]cdktest.Template{c.name: c.template}
+		for id, tmpl := range c.clientTemplates {
+			templates[c.name+"."+id] = tmpl
 		}
-		want, err := os.ReadFile(path)
-		require.NoError(t, err, "no golden template: run go test ./test -run TestGoldenTemplates -update")
-		if !bytes.Equal(want, got) {
-			t.Fatalf("%s differs from the synthesized template (%s).\nIf the change is intended, run: go test ./test -run TestGoldenTemplates -update\nand review the diff.", path, firstDifference(string(want), string(got)))
+		for name, tmpl := range templates {
+			got := normalize(t, tmpl)
+			path := filepath.Join("testdata", name+".template.json")
+			if *update {
+				require.NoError(t, os.MkdirAll("testdata", 0o755))
+				require.NoError(t, os.WriteFile(path, got, 0o644))
+				continue
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "no golden template: run go test ./test -run TestGoldenTemplates -update")
+			if !bytes.Equal(want, got) {
+				t.Fatalf("%s differs from the synthesized template (%s).\nIf the change is intended, run: go test ./test -run TestGoldenTemplates -update\nand review the diff.", path, firstDifference(string(want), string(got)))
+			}
 		}
 	})
 }

@@ -29,6 +29,9 @@ type configuration struct {
 	api      *scopedapi.ScopedAPI
 	function *golambda.GoFunction
 	template cdktest.Template
+	// clientTemplates are the nested stacks that hold the clients, by
+	// construct id ("Clients07").
+	clientTemplates map[string]cdktest.Template
 	// routes and clients as declared: "METHOD /path" and client name to scopes.
 	routes   map[string][]string
 	clients  map[string][]string
@@ -62,6 +65,10 @@ func all(t *testing.T) map[string]*configuration {
 		cs := build(cdktest.NewApp())
 		for _, c := range cs {
 			c.template = cdktest.Synth(t, c.stack)
+			c.clientTemplates = map[string]cdktest.Template{}
+			for _, nested := range c.auth.ClientStacks {
+				c.clientTemplates[*nested.Node().Id()] = cdktest.Synth(t, nested)
+			}
 		}
 		configurations = cs
 	})
@@ -120,6 +127,25 @@ func eachOf(t *testing.T, cs map[string]*configuration, check func(t *testing.T,
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) { check(t, cs[name]) })
 	}
+}
+
+// resources lists the resources of a type in the stack and its client
+// stacks.
+func (c *configuration) resources(cfnType string) []cdktest.Resource {
+	out := c.template.Resources(cfnType)
+	for _, id := range sortedKeys(c.clientTemplates) {
+		out = append(out, c.clientTemplates[id].Resources(cfnType)...)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // logicalID resolves the CloudFormation logical id of a construct's default child.

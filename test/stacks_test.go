@@ -2,14 +2,17 @@ package test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/cdktest"
 	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/stackoutputs"
 	"github.com/scopegate/scopegate/stacks"
 )
 
@@ -43,7 +46,7 @@ func TestWeatherEventsStageIsWeather(t *testing.T) {
 	assert.Equal(t, stacks.WeatherStageName, stage.Properties["StageName"])
 }
 
-// The access policy a deployed stack promises, as its output says: the
+// The access policy a deployed stack promises, as its outputs say: the
 // service client may GET and POST but not DELETE (the seed's "unavailable
 // scope"); with more clients, each gets what its scopes open.
 func TestAccessPolicyOutput(t *testing.T) {
@@ -57,29 +60,72 @@ func TestAccessPolicyOutput(t *testing.T) {
 		"ThirdPartyProxy": {stacks.ThirdPartyClientName: {"ANY /": true, "ANY /{proxy+}": true}},
 	} {
 		t.Run(name, func(t *testing.T) {
+			c := all(t)[name]
 			var policy routeauth.AccessPolicy
-			require.NoError(t, json.Unmarshal([]byte(output(t, all(t)[name], "AccessPolicy").(string)), &policy))
+			require.NoError(t, json.Unmarshal([]byte(output(t, c, "AccessPolicy").(string)), &policy))
+			assert.Equal(t, c.routes, policy.Routes)
 			got := map[string]map[string]bool{}
-			for client, access := range policy.Clients {
-				got[client] = access.Routes
+			for _, record := range clientRecords(t, c) {
+				got[record.Name] = policy.Opens(record.Scopes)
 			}
 			assert.Equal(t, want, got)
-			assert.Equal(t, all(t)[name].routes, policy.Routes)
 		})
 	}
 }
 
-// Everything the README's walkthrough reads after `cdk deploy`.
+// clientRecords resolves the AuthClients output the way CloudFormation will:
+// each client stack's Clients output, joined into one JSON list.
+func clientRecords(t *testing.T, c *configuration) []stackoutputs.ClientRecord {
+	t.Helper()
+	var parts []string
+	for _, id := range sortedKeys(c.clientTemplates) {
+		value := c.clientTemplates[id].Section("Outputs")["Clients"].(map[string]any)["Value"]
+		parts = append(parts, resolveJoin(t, value))
+	}
+	var records []stackoutputs.ClientRecord
+	require.NoError(t, json.Unmarshal([]byte("["+strings.Join(parts, ",")+"]"), &records))
+	return records
+}
+
+// resolveJoin evaluates an Fn::Join of strings and Refs, writing each Ref as
+// "<ref:LogicalId>".
+func resolveJoin(t *testing.T, v any) string {
+	t.Helper()
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			return "<ref:" + ref + ">"
+		}
+		join, ok := v["Fn::Join"].([]any)
+		require.True(t, ok, "cannot resolve %v", v)
+		var parts []string
+		for _, p := range join[1].([]any) {
+			parts = append(parts, resolveJoin(t, p))
+		}
+		return strings.Join(parts, join[0].(string))
+	}
+	t.Fatalf("cannot resolve %v", v)
+	return ""
+}
+
+// Everything the README's walkthrough reads after `cdk deploy`: where the
+// API and the token endpoint are, and one list of the clients with their
+// ids, secrets and scopes, however many there are.
 func TestOutputsAUserNeeds(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
 		assert.Equal(t, c.stack.Resolve(c.api.URL), output(t, c, "ApiUrl"))
 		assert.Equal(t, c.stack.Resolve(c.auth.TokenURL), output(t, c, "AuthTokenUrl"))
-		for _, client := range c.auth.Clients {
-			key := map[string]string{
-				"weather-service": "WeatherService", "reporting": "Reporting", "janitor": "Janitor", "ThirdPartyAppClient": "ThirdPartyAppClient",
-			}[client.Name]
-			assert.Equal(t, c.stack.Resolve(client.ClientID), output(t, c, "Auth"+key+"ClientId"))
-			assert.Equal(t, c.stack.Resolve(client.Secret.SecretArn()), output(t, c, "Auth"+key+"SecretArn"))
+		assert.Len(t, c.template.Section("Outputs"), 5, "ApiUrl, AccessPolicy, AuthTokenUrl, AuthClients, and the RestApi's own endpoint")
+		records := clientRecords(t, c)
+		require.Len(t, records, len(c.clients))
+		for _, r := range records {
+			client := c.auth.Client(r.Name)
+			require.NotNil(t, client, r.Name)
+			assert.Equal(t, c.clients[r.Name], r.Scopes, r.Name)
+			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement))+">", r.ClientID, r.Name)
+			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))+">", r.SecretArn, r.Name)
 		}
 	})
 }
@@ -126,7 +172,7 @@ func TestEventsTableAndItsGrant(t *testing.T) {
 
 		env := c.template.Resource(c.logicalID(c.function.Function))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 		assert.Equal(t, map[string]any{"Ref": table.LogicalID}, env["TABLE_NAME"])
-		assert.Contains(t, env, "SCOPEGATE_ROUTES")
+		assert.Equal(t, routeauth.LayerFile, env[routeauth.FileEnvVar])
 	})
 }
 

@@ -8,6 +8,8 @@ package m2mauth
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
@@ -36,6 +38,10 @@ type AuthServer struct {
 	// TokenURL is BaseURL + "/oauth2/token", where clients exchange their id and
 	// secret for an access token.
 	TokenURL *string
+	// ClientStacks are the nested stacks that hold the clients and their
+	// secrets, in the order of their shard number; shards with no client
+	// have no stack.
+	ClientStacks []awscdk.NestedStack
 
 	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
 }
@@ -49,6 +55,8 @@ type Client struct {
 	Scopes []Scope
 	// UserPoolClient is the Cognito app client.
 	UserPoolClient awscognito.UserPoolClient
+	// Stack is the nested stack that holds the client and its secret.
+	Stack awscdk.NestedStack
 	// ClientID is the app client id.
 	ClientID *string
 	// Secret holds {"client_id", "client_secret", "token_url"} for the
@@ -56,10 +64,14 @@ type Client struct {
 	Secret awssecretsmanager.Secret
 }
 
+
+
 // NewAuthServer validates props and then creates the user pool, its resource
-// servers, clients, client secrets in Secrets Manager, the domain, and outputs
-// for the token URL, each client id and each secret's ARN. Invalid props panic
-// with an error that names every bad prop and value before anything is created.
+// servers, the domain, and the clients with their secrets in Secrets Manager,
+// spread over nested stacks (see AuthServerProps.ClientStacks); and two
+// outputs: the token URL, and one JSON list of every client's name, id,
+// secret ARN and scopes. Invalid props panic with an error that names every
+// bad prop and value before anything is created.
 func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps) *AuthServer {
 	if err := props.Validate(); err != nil {
 		panic(err)
@@ -80,9 +92,7 @@ func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps
 	}
 	a.Domain, a.BaseURL = newDomain(a, props.Domain)
 	a.TokenURL = jsii.String(*a.BaseURL + "/oauth2/token")
-	for _, c := range props.Clients {
-		a.Clients = append(a.Clients, a.newClient(c))
-	}
+	a.addClients(props)
 	a.addOutputs(id)
 	a.explainNagFindings()
 	return a
@@ -156,7 +166,70 @@ func cognitoScopes(r *ResourceServer) *[]awscognito.ResourceServerScope {
 	return &scopes
 }
 
-func (a *AuthServer) newClient(props ClientProps) *Client {
+// addClients places each client in the nested stack of its shard, a stable
+// hash of its name: adding or removing a client never moves another one, and
+// moving a client between stacks would replace it (a new client id and
+// secret). The shards keep every template far below CloudFormation's limits:
+// two resources per client, and one output per stack.
+func (a *AuthServer) addClients(props *AuthServerProps) {
+	shards := props.ClientStacks
+	if shards == 0 {
+		shards = DefaultClientStacks
+	}
+	members := make([][]ClientProps, shards)
+	for _, c := range props.Clients {
+		n := ClientShard(c.Name, shards)
+		members[n] = append(members[n], c)
+	}
+	byName := map[string]*Client{}
+	for n, clients := range members {
+		if len(clients) == 0 {
+			continue
+		}
+		stack := awscdk.NewNestedStack(a.Construct, jsii.String(fmt.Sprintf("Clients%02d", n)), &awscdk.NestedStackProps{
+			Description: jsii.String(fmt.Sprintf("scopegate: machine clients of shard %d of %d and their credentials", n, shards)),
+		})
+		a.ClientStacks = append(a.ClientStacks, stack)
+		records := make([]*string, len(clients))
+		for i, c := range clients {
+			client := a.newClient(stack, c)
+			byName[c.Name] = client
+			records[i] = stack.ToJsonString(client.record(), nil)
+		}
+		// One output per nested stack, whatever its number of clients: the
+		// parent joins them into its own clients output.
+		out := awscdk.NewCfnOutput(stack, jsii.String("Clients"), &awscdk.CfnOutputProps{
+			Value: awscdk.Fn_Join(jsii.String(","), &records),
+		})
+		out.OverrideLogicalId(jsii.String("Clients"))
+	}
+	for _, c := range props.Clients {
+		a.Clients = append(a.Clients, byName[c.Name])
+	}
+}
+
+// ClientShard is the nested stack (0 to shards-1) that holds the client with
+// the given name: FNV-1a of its lowercased name, so that the shard never
+// depends on the other clients.
+func ClientShard(name string, shards int) int {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return int(h.Sum32() % uint32(shards))
+}
+
+// record is the client's stackoutputs.ClientRecord, with the id and ARN as
+// tokens that CloudFormation resolves.
+func (c *Client) record() map[string]any {
+	scopes := make([]string, len(c.Scopes))
+	for i, s := range c.Scopes {
+		scopes[i] = s.String()
+	}
+	// The JSON keys of stackoutputs.ClientRecord (TestClientsOutput reads
+	// the output back into it).
+	return map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
+}
+
+func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
@@ -166,7 +239,8 @@ func (a *AuthServer) newClient(props ClientProps) *Client {
 		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s.String()))
 	}
 	id := constructID(props.Name)
-	client := a.UserPool.AddClient(jsii.String(id+"Client"), &awscognito.UserPoolClientOptions{
+	client := awscognito.NewUserPoolClient(stack, jsii.String(id+"Client"), &awscognito.UserPoolClientProps{
+		UserPool:           a.UserPool,
 		UserPoolClientName: jsii.String(props.Name),
 		GenerateSecret:     jsii.Bool(true),
 		// Every user flow off: the client only exchanges its secret for tokens.
@@ -196,11 +270,15 @@ func (a *AuthServer) newClient(props ClientProps) *Client {
 	for _, s := range props.Scopes {
 		client.Node().AddDependency(a.cognitoServers[s.server])
 	}
-	secret := awssecretsmanager.NewSecret(a.Construct, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
+	// CloudFormation hands out the generated secret as the client's
+	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
+	// value, and no custom resource or Lambda is needed to read it.
+	generated := client.Node().DefaultChild().(awscognito.CfnUserPoolClient).AttrClientSecret()
+	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
 		SecretObjectValue: &map[string]awscdk.SecretValue{
 			"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
-			"client_secret": client.UserPoolClientSecret(),
+			"client_secret": awscdk.SecretValue_ResourceAttribute(generated),
 			"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
 		},
 	})
@@ -208,6 +286,7 @@ func (a *AuthServer) newClient(props ClientProps) *Client {
 		Name:           props.Name,
 		Scopes:         append([]Scope(nil), props.Scopes...),
 		UserPoolClient: client,
+		Stack:          stack,
 		ClientID:       client.UserPoolClientId(),
 		Secret:         secret,
 	}
@@ -215,7 +294,9 @@ func (a *AuthServer) newClient(props ClientProps) *Client {
 
 // addOutputs gives the outputs fixed, readable names (prefixed with the
 // construct id so two AuthServers in one stack do not collide): tools and
-// people read them after `cdk deploy`, so they must not carry a hash.
+// people read them after `cdk deploy`, so they must not carry a hash. There
+// are two however many clients there are: the token URL, and a JSON list of
+// ClientRecord joined from one output of each client stack.
 func (a *AuthServer) addOutputs(id string) {
 	output := func(logicalID, description string, value *string) {
 		out := awscdk.NewCfnOutput(a.Construct, jsii.String(logicalID), &awscdk.CfnOutputProps{
@@ -225,8 +306,10 @@ func (a *AuthServer) addOutputs(id string) {
 		out.OverrideLogicalId(jsii.String(logicalID))
 	}
 	output(stackoutputs.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
-	for _, c := range a.Clients {
-		output(stackoutputs.ClientID(id, c.Name), fmt.Sprintf("App client id of machine client %q", c.Name), c.ClientID)
-		output(stackoutputs.SecretArn(id, c.Name), fmt.Sprintf("Secrets Manager secret with the credentials of machine client %q", c.Name), c.Secret.SecretArn())
+	parts := make([]*string, len(a.ClientStacks))
+	for i, stack := range a.ClientStacks {
+		parts[i] = awscdk.Token_AsString(stack.NestedStackResource().GetAtt(jsii.String("Outputs.Clients"), awscdk.ResolutionTypeHint_STRING), nil)
 	}
+	list := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("["), awscdk.Fn_Join(jsii.String(","), &parts), jsii.String("]")})
+	output(stackoutputs.Clients(id), "JSON: every machine client's name, clientId, secretArn (Secrets Manager secret with its credentials) and scopes", list)
 }

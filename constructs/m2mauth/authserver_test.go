@@ -2,6 +2,7 @@ package m2mauth_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,9 @@ type fixture struct {
 	stack    awscdk.Stack
 	auth     *m2mauth.AuthServer
 	template cdktest.Template
+	// clientTemplates are the templates of the nested stacks that hold the
+	// clients, by client name.
+	clientTemplates map[string]cdktest.Template
 	// declared maps each client name to the scopes the test gave it.
 	declared map[string][]string
 	validity map[string]time.Duration
@@ -61,6 +65,10 @@ func loadFixtures(t *testing.T) map[string]*fixture {
 		}
 		for _, f := range fixtures {
 			f.template = cdktest.Synth(t, f.stack)
+			f.clientTemplates = map[string]cdktest.Template{}
+			for _, c := range f.auth.Clients {
+				f.clientTemplates[c.Name] = cdktest.Synth(t, c.Stack)
+			}
 		}
 	})
 	if fixtures == nil || fixtures[derivedDomain].template == nil {
@@ -110,7 +118,7 @@ func forEachFixture(t *testing.T, check func(t *testing.T, f *fixture)) {
 
 func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any {
 	t.Helper()
-	r := f.template.Resource(cdktest.LogicalID(f.stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
+	r := f.clientTemplates[c.Name].Resource(cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
 	require.NotNil(t, r, "client %q not in template", c.Name)
 	return r["Properties"].(map[string]any)
 }
@@ -119,7 +127,8 @@ func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any 
 // secret and nothing a user-facing client would need.
 func TestClientsUseClientCredentialsOnly(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
-		require.Len(t, f.template.Resources("AWS::Cognito::UserPoolClient"), 2)
+		require.Len(t, f.auth.Clients, 2)
+		assert.Empty(t, f.template.Resources("AWS::Cognito::UserPoolClient"), "clients live in the client stacks")
 		for _, c := range f.auth.Clients {
 			p := clientResource(t, f, c)
 			assert.Equal(t, true, p["GenerateSecret"], c.Name)
@@ -158,11 +167,13 @@ func TestClientsHoldExactlyTheirDeclaredScopes(t *testing.T) {
 }
 
 // Cognito rejects a client whose scopes do not exist yet, so every client
-// must be created after the resource servers it draws from.
+// must be created after the resource servers it draws from: its nested
+// stack waits for them.
 func TestClientsDependOnTheirResourceServers(t *testing.T) {
 	f := loadFixtures(t)[derivedDomain]
 	for _, c := range f.auth.Clients {
-		r := f.template.Resource(cdktest.LogicalID(f.stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
+		r := f.template.Resource(cdktest.LogicalID(f.stack, c.Stack.NestedStackResource()))
+		require.NotNil(t, r, c.Name)
 		for _, s := range c.Scopes {
 			server := f.auth.CognitoResourceServer(s.ResourceServer())
 			want := cdktest.LogicalID(f.stack, server.Node().DefaultChild().(awscdk.CfnElement))
@@ -226,46 +237,78 @@ func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
 }
 
 // SECURITY.md item 8: the client secret is only ever written into a Secrets
-// Manager secret: not into an output, a parameter or any other resource.
+// Manager secret, as an Fn::GetAtt of the client's ClientSecret: not into an
+// output, a parameter or any other resource, and no custom resource reads it.
 func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
-		const secretAttr = "UserPoolClient.ClientSecret"
-		for name, section := range map[string]map[string]any{
-			"Outputs": f.template.Section("Outputs"), "Parameters": f.template.Section("Parameters"),
-		} {
-			assert.NotContains(t, mustJSON(t, section), secretAttr, name)
+		const secretAttr = `"ClientSecret"`
+		templates := map[string]cdktest.Template{"parent": f.template}
+		for name, tmpl := range f.clientTemplates {
+			templates[name] = tmpl
 		}
-		for id, r := range f.template.Section("Resources") {
-			typ := r.(map[string]any)["Type"]
-			if typ == "AWS::SecretsManager::Secret" {
-				continue
+		for where, tmpl := range templates {
+			for name, section := range map[string]map[string]any{
+				"Outputs": tmpl.Section("Outputs"), "Parameters": tmpl.Section("Parameters"),
+			} {
+				assert.NotContains(t, mustJSON(t, section), secretAttr, "%s %s", where, name)
 			}
-			assert.NotContains(t, mustJSON(t, r.(map[string]any)["Properties"]), secretAttr, "%s (%s)", id, typ)
+			for id, r := range tmpl.Section("Resources") {
+				typ := r.(map[string]any)["Type"]
+				assert.NotContains(t, typ, "Custom::", "%s: %s is a custom resource", where, id)
+				if typ == "AWS::SecretsManager::Secret" {
+					continue
+				}
+				assert.NotContains(t, mustJSON(t, r.(map[string]any)["Properties"]), secretAttr, "%s: %s (%s)", where, id, typ)
+			}
 		}
-		secrets := f.template.Resources("AWS::SecretsManager::Secret")
-		require.Len(t, secrets, len(f.auth.Clients))
 		for _, c := range f.auth.Clients {
-			logical := cdktest.LogicalID(f.stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
-			body := mustJSON(t, f.template.Resource(logical)["Properties"].(map[string]any)["SecretString"])
-			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, secretAttr} {
+			tmpl := f.clientTemplates[c.Name]
+			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement))
+			logical := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			body := mustJSON(t, tmpl.Resource(logical)["Properties"].(map[string]any)["SecretString"])
+			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, `{"Fn::GetAtt":["` + clientID + `","ClientSecret"]}`} {
 				assert.Contains(t, body, key, c.Name)
 			}
+			assert.Len(t, tmpl.Section("Resources"), 2, "%s: a client costs its app client and its secret, nothing else", c.Name)
 		}
 	})
 }
 
-// The outputs a consumer reads after deploying carry fixed names.
-func TestOutputsNameTokenURLClientIDsAndSecretARNs(t *testing.T) {
+// However many clients there are, the parent has two outputs: the token URL
+// and one JSON list of the clients, joined from one output per client stack.
+func TestOutputsAreTheTokenURLAndOneClientList(t *testing.T) {
 	f := loadFixtures(t)[derivedDomain]
 	outputs := f.template.Section("Outputs")
-	for _, key := range []string{"AuthTokenUrl", "AuthWeatherServiceClientId", "AuthWeatherServiceSecretArn", "AuthAuditorClientId", "AuthAuditorSecretArn"} {
-		assert.Contains(t, outputs, key)
-	}
-	client := f.auth.Client("auditor")
-	require.NotNil(t, client)
-	assert.Equal(t, f.stack.Resolve(client.ClientID), outputs["AuthAuditorClientId"].(map[string]any)["Value"])
-	assert.Equal(t, f.stack.Resolve(client.Secret.SecretArn()), outputs["AuthAuditorSecretArn"].(map[string]any)["Value"])
+	assert.Len(t, outputs, 2)
 	assert.Contains(t, mustJSON(t, outputs["AuthTokenUrl"]), `.amazoncognito.com/oauth2/token`)
+	list := mustJSON(t, outputs["AuthClients"].(map[string]any)["Value"])
+	for _, stack := range f.auth.ClientStacks {
+		assert.Contains(t, list, `{"Fn::GetAtt":["`+cdktest.LogicalID(f.stack, stack.NestedStackResource())+`","Outputs.Clients"]}`)
+	}
+	for _, c := range f.auth.Clients {
+		out := f.clientTemplates[c.Name].Section("Outputs")
+		require.Len(t, out, 1, c.Name)
+		value := mustJSON(t, out["Clients"].(map[string]any)["Value"])
+		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement))
+		secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+		for _, part := range []string{`\"name\":\"` + c.Name + `\"`, `{"Ref":"` + clientID + `"}`, `{"Ref":"` + secretID + `"}`, `\"scopes\":[`} {
+			assert.Contains(t, value, part, c.Name)
+		}
+	}
+}
+
+// A client's stack is a stable function of its name alone, so adding or
+// removing a client never moves (and so never replaces) another.
+func TestClientShardDependsOnlyOnTheName(t *testing.T) {
+	assert.Equal(t, m2mauth.ClientShard("partner-0001", 16), m2mauth.ClientShard("Partner-0001", 16))
+	counts := make([]int, 16)
+	for i := range 1000 {
+		counts[m2mauth.ClientShard(fmt.Sprintf("partner-%04d", i), 16)]++
+	}
+	for n, c := range counts {
+		assert.Less(t, c, m2mauth.MaxClientsPerStack/2, "shard %d holds %d of 1000 clients", n, c)
+		assert.Greater(t, c, 0, "shard %d is empty", n)
+	}
 }
 
 // The derived prefix keeps a readable part of the stack name, drops words

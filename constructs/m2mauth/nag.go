@@ -1,16 +1,10 @@
 package m2mauth
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/constructs-go/constructs/v10"
+		"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
-
-// secretReaderProviderID is the id of the singleton Lambda that CDK's
-// AwsCustomResource adds to a stack; UserPoolClient.UserPoolClientSecret()
-// uses it to read each client secret from Cognito at deploy time.
-const secretReaderProviderID = "AWS679f53fac002430cb0da5b7982bd2287"
 
 // explainNagFindings records, on the exact resources, why the cdk-nag rules
 // below do not fit a user pool that only machines use.
@@ -24,17 +18,6 @@ func (a *AuthServer) explainNagFindings() {
 			rule("AwsSolutions-SMG4", "The secret mirrors a Cognito app client secret, which Secrets Manager cannot rotate by itself; rotate in Cognito (add a second client secret, move consumers, delete the old one) as the README describes."),
 		)
 	}
-	provider := awscdk.Stack_Of(a.Construct).Node().TryFindChild(jsii.String(secretReaderProviderID))
-	if provider == nil {
-		return
-	}
-	suppress(provider, jsii.Bool(true),
-		rule("AwsSolutions-IAM4", "CDK's AwsCustomResource provider attaches AWSLambdaBasicExecutionRole itself; it only runs during CloudFormation deployments to read the client secret.",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
-		rule("Serverless-LambdaDLQ", "CloudFormation invokes the AwsCustomResource provider synchronously and sees its failures; there is no asynchronous event to dead-letter."),
-		rule("Serverless-LambdaDefaultMemorySize", "CDK's AwsCustomResource provider makes one Cognito API call per deployment; its default memory is enough."),
-		rule("Serverless-LambdaTracing", "CDK's AwsCustomResource provider runs only during deployments; tracing it would add cost without insight."),
-	)
 }
 
 func rule(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {

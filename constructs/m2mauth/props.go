@@ -24,6 +24,40 @@ const (
 	DefaultAccessTokenValidity = 60 * time.Minute
 )
 
+// Cognito's quotas that a declaration can pass. The scope limits are hard;
+// the per-pool ones are defaults an account can have raised (see Quotas).
+const (
+	MaxScopesPerResourceServer    = 100
+	MaxScopesPerClient            = 50
+	DefaultAppClientsPerPool      = 1000
+	DefaultResourceServersPerPool = 25
+	DefaultClientStacks           = 16
+	maxClientStacks               = 64
+	// MaxClientsPerStack keeps a client stack (two resources per client)
+	// below CloudFormation's 500 resources per template, with room to spare.
+	MaxClientsPerStack = 240
+)
+
+// Quotas are the adjustable Cognito quotas of the account the pool deploys
+// to. Zero fields mean Cognito's defaults; raise a field only after the
+// account's quota was raised (Service Quotas), or the deploy fails instead.
+type Quotas struct {
+	// AppClientsPerPool. Default: 1,000.
+	AppClientsPerPool int
+	// ResourceServersPerPool. Default: 25.
+	ResourceServersPerPool int
+}
+
+func (q Quotas) withDefaults() Quotas {
+	if q.AppClientsPerPool == 0 {
+		q.AppClientsPerPool = DefaultAppClientsPerPool
+	}
+	if q.ResourceServersPerPool == 0 {
+		q.ResourceServersPerPool = DefaultResourceServersPerPool
+	}
+	return q
+}
+
 // AuthServerProps configures an AuthServer.
 type AuthServerProps struct {
 	// UserPoolName is the Cognito user pool's name.
@@ -46,6 +80,19 @@ type AuthServerProps struct {
 	// the user pool with the stack. Use it for throw-away stacks only.
 	// Default: false, the pool has deletion protection and RETAIN.
 	Disposable bool
+
+	// Quotas are the account's Cognito quotas, checked before anything is
+	// created. Default: Cognito's default quotas.
+	Quotas Quotas
+
+	// ClientStacks is how many nested stacks the clients are spread over; each
+	// client goes to the stack its name hashes to (ClientShard), so adding or
+	// removing a client never moves another. Each stack holds two resources
+	// per client, so 16 stacks carry thousands of clients inside
+	// CloudFormation's 500 resources per template. Changing it later moves
+	// clients, which replaces them (new client ids and secrets): choose it
+	// once. Default: 16.
+	ClientStacks int
 
 	// FeaturePlan is the Cognito feature plan of the pool.
 	// Default: LITE. Machines never sign in, so nothing in Essentials or Plus
@@ -120,9 +167,19 @@ func (p *AuthServerProps) Validate() error {
 	add := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("m2mauth: "+format, args...))
 	}
+	quotas := p.Quotas.withDefaults()
+	if p.Quotas.AppClientsPerPool < 0 || p.Quotas.ResourceServersPerPool < 0 {
+		add("Quotas %+v must not be negative (0 means Cognito's default)", p.Quotas)
+	}
+	if p.ClientStacks < 0 || p.ClientStacks > maxClientStacks {
+		add("ClientStacks %d must be from 1 to %d (0 means %d)", p.ClientStacks, maxClientStacks, DefaultClientStacks)
+	}
 
 	if len(p.ResourceServers) == 0 {
 		add("ResourceServers is empty: declare at least one resource server with its scopes")
+	}
+	if n := len(p.ResourceServers); n > quotas.ResourceServersPerPool {
+		add("ResourceServers has %d resource servers, over Cognito's quota of %d per user pool (Quotas.ResourceServersPerPool, if your account's quota was raised)", n, quotas.ResourceServersPerPool)
 	}
 	declared := map[*ResourceServer]bool{}
 	identifiers := map[string]int{}
@@ -161,6 +218,9 @@ func (p *AuthServerProps) Validate() error {
 		if len(r.scopes) == 0 {
 			add("%s declares no scopes: add at least one with AddScope", where)
 		}
+		if n := len(r.scopes); n > MaxScopesPerResourceServer {
+			add("%s declares %d scopes, over Cognito's hard limit of %d custom scopes per resource server: spread them over more resource servers", where, n, MaxScopesPerResourceServer)
+		}
 		scopeNames := map[string]bool{}
 		for _, s := range r.scopes {
 			if !scopeNamePattern.MatchString(s.name) {
@@ -178,6 +238,9 @@ func (p *AuthServerProps) Validate() error {
 
 	if len(p.Clients) == 0 {
 		add("Clients is empty: declare at least one machine client")
+	}
+	if n := len(p.Clients); n > quotas.AppClientsPerPool {
+		add("Clients has %d clients, over Cognito's quota of %d app clients per user pool (Quotas.AppClientsPerPool, if your account's quota was raised)", n, quotas.AppClientsPerPool)
 	}
 	clientNames := map[string]int{}
 	clientIDs := map[string]int{}
@@ -200,6 +263,9 @@ func (p *AuthServerProps) Validate() error {
 		if len(c.Scopes) == 0 {
 			add("%s: Scopes is empty: a client-credentials client needs at least one custom scope", where)
 		}
+		if n := len(c.Scopes); n > MaxScopesPerClient {
+			add("%s: Scopes has %d scopes, over Cognito's hard limit of %d per app client", where, n, MaxScopesPerClient)
+		}
 		seen := map[Scope]bool{}
 		for k, s := range c.Scopes {
 			switch {
@@ -219,6 +285,21 @@ func (p *AuthServerProps) Validate() error {
 				add("%s: AccessTokenValidity %v is outside the range Cognito accepts (%v to %v)", where, v, MinAccessTokenValidity, MaxAccessTokenValidity)
 			} else if v%time.Minute != 0 {
 				add("%s: AccessTokenValidity %v must be a whole number of minutes", where, v)
+			}
+		}
+	}
+
+	if shards := p.ClientStacks; shards >= 0 && shards <= maxClientStacks {
+		if shards == 0 {
+			shards = DefaultClientStacks
+		}
+		counts := make([]int, shards)
+		for _, c := range p.Clients {
+			counts[ClientShard(c.Name, shards)]++
+		}
+		for n, count := range counts {
+			if count > MaxClientsPerStack {
+				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, MaxClientsPerStack)
 			}
 		}
 	}

@@ -118,6 +118,43 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			d.DomainName = "Auth_Example"
 			p.Domain = d
 		}, `CustomDomain.DomainName "Auth_Example" is not a fully qualified lowercase domain name`},
+		{"more clients than the pool's quota", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Quotas.AppClientsPerPool = 2
+			for i := range 2 {
+				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%d", i), Scopes: p.Clients[0].Scopes})
+			}
+		}, "Clients has 3 clients, over Cognito's quota of 2 app clients per user pool (Quotas.AppClientsPerPool"},
+		{"one client more than Cognito's default quota", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			for i := range m2mauth.DefaultAppClientsPerPool {
+				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
+			}
+		}, "Clients has 1001 clients, over Cognito's quota of 1000 app clients per user pool"},
+		{"more resource servers than the pool's quota", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			for i := range m2mauth.DefaultResourceServersPerPool {
+				r := m2mauth.NewResourceServer(fmt.Sprintf("api-%d", i), "API")
+				r.AddScope("read", "Read")
+				p.ResourceServers = append(p.ResourceServers, r)
+			}
+		}, "ResourceServers has 26 resource servers, over Cognito's quota of 25 per user pool (Quotas.ResourceServersPerPool"},
+		{"more scopes than a resource server may hold", func(_ awscdk.Stack, _ *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
+			for i := range m2mauth.MaxScopesPerResourceServer {
+				server.AddScope(fmt.Sprintf("s%d", i), "scope")
+			}
+		}, `ResourceServers[0] "weather-api" declares 101 scopes, over Cognito's hard limit of 100 custom scopes per resource server`},
+		{"more scopes than a client may hold", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
+			for i := range m2mauth.MaxScopesPerClient {
+				p.Clients[0].Scopes = append(p.Clients[0].Scopes, server.AddScope(fmt.Sprintf("s%d", i), "scope"))
+			}
+		}, `Clients[0] "weather-service": Scopes has 51 scopes, over Cognito's hard limit of 50 per app client`},
+		{"client stacks out of range", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.ClientStacks = 65
+		}, "ClientStacks 65 must be from 1 to 64"},
+		{"too many clients for one client stack", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.ClientStacks = 1
+			for i := range m2mauth.MaxClientsPerStack {
+				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
+			}
+		}, "ClientStacks: client stack 0 of 1 would hold 241 clients, over the 240"},
 		{"resource server already used by another pool", func(stack awscdk.Stack, p *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
 			m2mauth.NewAuthServer(stack, "First", &m2mauth.AuthServerProps{
 				ResourceServers: []*m2mauth.ResourceServer{server},

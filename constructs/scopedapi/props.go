@@ -50,9 +50,10 @@ type ScopedAPIProps struct {
 	// Auth is the authorization server whose pool the authorizer trusts and
 	// whose scopes the routes name.
 	Auth *m2mauth.AuthServer
-	// Handler serves every route through a Lambda proxy integration. When it
-	// is an awslambda.Function, it receives the route table in SCOPEGATE_ROUTES
-	// so that it can re-check scopes (package routeauth).
+	// Handler serves every route through a Lambda proxy integration, with one
+	// invoke permission for the stage. When it is an awslambda.Function, it
+	// receives the route table in a layer, named by SCOPEGATE_ROUTES_FILE, so
+	// that it can re-check scopes (package routeauth).
 	Handler awslambda.IFunction
 	// Routes of the API. At least one.
 	Routes []Route

@@ -3,26 +3,30 @@
 // method's scopes, in front of a Lambda proxy integration.
 //
 // Routes are declared once, with their scopes: API Gateway enforces them
-// through its Cognito authorizer, and the same table reaches the function
-// (SCOPEGATE_ROUTES) so that it can enforce them again.
+// through its Cognito authorizer, and the same table reaches the function (a
+// file in a Lambda layer, see routeauth.LoadTable) so that it can enforce
+// them again.
 package scopedapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-
-	"github.com/scopegate/scopegate/constructs/m2mauth"
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
 )
@@ -38,10 +42,11 @@ type ScopedAPI struct {
 	AccessLogs awslogs.LogGroup
 	// RouteTable is what the function receives to re-check scopes.
 	RouteTable routeauth.Table
+	// RouteTableLayer carries RouteTable to the function, when the handler is
+	// an awslambda.Function; nil otherwise.
+	RouteTableLayer awslambda.LayerVersion
 	// Methods maps "METHOD /path" to the API Gateway method.
 	Methods map[string]awsapigateway.Method
-
-	clients []*m2mauth.Client
 }
 
 // protect attaches the WAF web ACL when there is one, and records for
@@ -120,16 +125,22 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 	addGatewayResponses(a.RestAPI)
 
 	if fn, ok := props.Handler.(awslambda.Function); ok {
-		table, err := json.Marshal(a.RouteTable)
-		if err != nil {
-			panic(err)
-		}
-		fn.AddEnvironment(jsii.String(routeauth.EnvVar), jsii.String(string(table)), nil)
+		a.RouteTableLayer = a.deliverRouteTable(fn)
 	}
-	integration := awsapigateway.NewLambdaIntegration(props.Handler, &awsapigateway.LambdaIntegrationOptions{
-		Proxy: jsii.Bool(true),
-		// Test invokes from the console would add a permission for any stage.
-		AllowTestInvoke: jsii.Bool(false),
+	// One permission for the whole stage, not one per method (as
+	// LambdaIntegration adds): a function's resource policy holds 20 KB, about
+	// 50 per-method statements.
+	props.Handler.AddPermission(jsii.String("InvokeByScopedApi"+*awscdk.Names_NodeUniqueId(a.Node())), &awslambda.Permission{
+		Principal: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
+		Action:    jsii.String("lambda:InvokeFunction"),
+		SourceArn: a.RestAPI.ArnForExecuteApi(jsii.String("*"), jsii.String("/*"), a.RestAPI.DeploymentStage().StageName()),
+		Scope:     a.Construct,
+	})
+	integration := awsapigateway.NewAwsIntegration(&awsapigateway.AwsIntegrationProps{
+		Proxy:                 jsii.Bool(true),
+		Service:               jsii.String("lambda"),
+		Path:                  jsii.String("2015-03-31/functions/" + *props.Handler.FunctionArn() + "/invocations"),
+		IntegrationHttpMethod: jsii.String("POST"),
 	})
 	// One validator for every method: the Authorization header must be there
 	// (the authorizer would refuse without it anyway, but this refuses before
@@ -156,7 +167,6 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		resource := a.RestAPI.Root().ResourceForPath(jsii.String(r.Path))
 		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
 	}
-	a.clients = props.Auth.Clients
 	a.protect(props.WebACLArn)
 	a.URL = a.RestAPI.Url()
 	return a
@@ -170,18 +180,36 @@ func routeScopes(r Route) []string {
 	return scopes
 }
 
-// AccessPolicy says which client of the API's AuthServer may call which
-// route: whether the scopes it may request and the route's scopes share one.
+// AccessPolicy is the scopes of each route; with the AuthServer's clients
+// output (each client's scopes) it says which client may call which route.
 func (a *ScopedAPI) AccessPolicy() routeauth.AccessPolicy {
-	clients := map[string][]string{}
-	for _, c := range a.clients {
-		scopes := make([]string, len(c.Scopes))
-		for i, s := range c.Scopes {
-			scopes[i] = s.String()
-		}
-		clients[c.Name] = scopes
+	return a.RouteTable.Policy()
+}
+
+// deliverRouteTable writes the route table into a Lambda layer and points
+// the function at it. The file is written under the assembly's asset
+// directory, named by its content, so that synthesis stays deterministic and
+// leaves nothing behind elsewhere.
+func (a *ScopedAPI) deliverRouteTable(fn awslambda.Function) awslambda.LayerVersion {
+	table, err := json.Marshal(a.RouteTable)
+	if err != nil {
+		panic(err)
 	}
-	return a.RouteTable.Policy(clients)
+	sum := sha256.Sum256(table)
+	dir := filepath.Join(*awscdk.Stage_Of(a.Construct).AssetOutdir(), "scopegate-routes-"+hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(filepath.Join(dir, routeauth.LayerDir), 0o755); err != nil {
+		panic(fmt.Errorf("scopedapi: writing the route table: %w", err))
+	}
+	if err := os.WriteFile(filepath.Join(dir, routeauth.LayerDir, filepath.Base(routeauth.LayerFile)), table, 0o644); err != nil {
+		panic(fmt.Errorf("scopedapi: writing the route table: %w", err))
+	}
+	layer := awslambda.NewLayerVersion(a.Construct, jsii.String("RouteTable"), &awslambda.LayerVersionProps{
+		Code:        awslambda.Code_FromAsset(jsii.String(dir), nil),
+		Description: jsii.String("scopegate route table: the scopes of each route, re-checked by the function"),
+	})
+	fn.AddLayers(layer)
+	fn.AddEnvironment(jsii.String(routeauth.FileEnvVar), jsii.String(routeauth.LayerFile), nil)
+	return layer
 }
 
 func modelID(r Route) string {

@@ -71,8 +71,22 @@ type fixture struct {
 var (
 	once               sync.Once
 	routed, proxy      *fixture
+	wide               *fixture
 	withCloudWatchRole cdktest.Template
 )
+
+// wideRoutes lays out n routes as a real REST API would: GET, POST and
+// DELETE on each of n/3 resources.
+func wideRoutes(n int, scopes ...m2mauth.Scope) ([]scopedapi.Route, map[string][]string) {
+	routes := make([]scopedapi.Route, n)
+	declared := map[string][]string{}
+	for i := range routes {
+		s := scopes[i%len(scopes)]
+		routes[i] = scopedapi.Route{Method: []string{"GET", "POST", "DELETE"}[i%3], Path: fmt.Sprintf("/partners/r%d", i/3), Scopes: []m2mauth.Scope{s}}
+		declared[routes[i].Method+" "+routes[i].Path] = []string{s.String()}
+	}
+	return routes, declared
+}
 
 // One app, three configurations, one synthesis.
 func load(t *testing.T) {
@@ -113,8 +127,16 @@ func load(t *testing.T) {
 			Routes: []scopedapi.Route{{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{cs.get}}},
 		})
 
+		wstack := awscdk.NewStack(app, jsii.String("Wide"), nil)
+		wauth, ws := newAuth(wstack)
+		wfn := usersFunction(wstack)
+		routes, declared := wideRoutes(300, ws.get, ws.post, ws.del, ws.read)
+		wapi := scopedapi.NewScopedAPI(wstack, "Api", &scopedapi.ScopedAPIProps{Auth: wauth, Handler: wfn, Routes: routes})
+		wide = &fixture{stack: wstack, api: wapi, auth: wauth, fn: wfn, declared: declared}
+
 		routed.template = cdktest.Synth(t, stack)
 		proxy.template = cdktest.Synth(t, pstack)
+		wide.template = cdktest.Synth(t, wstack)
 		withCloudWatchRole = cdktest.Synth(t, cstack)
 	})
 	if routed == nil || routed.template == nil || proxy.template == nil {
@@ -124,7 +146,7 @@ func load(t *testing.T) {
 
 func both(t *testing.T, check func(t *testing.T, f *fixture)) {
 	load(t)
-	for name, f := range map[string]*fixture{"routes": routed, "proxy": proxy} {
+	for name, f := range map[string]*fixture{"routes": routed, "proxy": proxy, "300 routes": wide} {
 		t.Run(name, func(t *testing.T) { check(t, f) })
 	}
 }
@@ -235,27 +257,41 @@ func TestCloudWatchRoleIsCreatedOnlyWhenAskedFor(t *testing.T) {
 	assert.Len(t, withCloudWatchRole.Resources("AWS::ApiGateway::Account"), 1)
 }
 
-// The invoke permissions name this API (and its stage), never any API.
-func TestInvokePermissionsAreScopedToTheAPI(t *testing.T) {
+// One invoke permission per API, whatever its number of methods, naming this
+// API and its stage, never any API or the console's test stage.
+func TestOneInvokePermissionScopedToTheStage(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		perms := f.template.Resources("AWS::Lambda::Permission")
-		require.NotEmpty(t, perms)
+		require.Len(t, perms, 1)
+		p := perms[0]
 		api := cdktest.LogicalID(f.stack, f.api.RestAPI.Node().DefaultChild().(awscdk.CfnElement))
-		for _, p := range perms {
-			assert.Equal(t, "apigateway.amazonaws.com", p.Properties["Principal"], p.LogicalID)
-			arn, _ := json.Marshal(p.Properties["SourceArn"])
-			assert.Contains(t, string(arn), `{"Ref":"`+api+`"}`, p.LogicalID)
-			assert.NotContains(t, string(arn), "test-invoke-stage", p.LogicalID)
-		}
+		stage := cdktest.LogicalID(f.stack, f.api.RestAPI.DeploymentStage().Node().DefaultChild().(awscdk.CfnElement))
+		fnID := cdktest.LogicalID(f.stack, f.fn.Node().DefaultChild().(awscdk.CfnElement))
+		assert.Equal(t, "apigateway.amazonaws.com", p.Properties["Principal"])
+		assert.Equal(t, "lambda:InvokeFunction", p.Properties["Action"])
+		assert.Equal(t, map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}}, p.Properties["FunctionName"])
+		arn, _ := json.Marshal(p.Properties["SourceArn"])
+		assert.Contains(t, string(arn), `{"Ref":"`+api+`"}`)
+		assert.Contains(t, string(arn), `{"Ref":"`+stage+`"}`)
+		assert.NotContains(t, string(arn), "test-invoke-stage")
 	})
 }
 
-// The function gets the same table API Gateway was configured from.
-func TestFunctionReceivesTheRouteTable(t *testing.T) {
+// The function gets the same table API Gateway was configured from, in a
+// layer: its environment only names the file, so any number of routes fits
+// Lambda's 4 KB of environment.
+func TestFunctionReceivesTheRouteTableInALayer(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		fnID := cdktest.LogicalID(f.stack, f.fn.Node().DefaultChild().(awscdk.CfnElement))
-		env := f.template.Resource(fnID)["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
-		table, err := routeauth.ParseTable(env[routeauth.EnvVar].(string))
+		props := f.template.Resource(fnID)["Properties"].(map[string]any)
+		env := props["Environment"].(map[string]any)["Variables"].(map[string]any)
+		assert.Equal(t, routeauth.LayerFile, env[routeauth.FileEnvVar])
+		layerID := cdktest.LogicalID(f.stack, f.api.RouteTableLayer.Node().DefaultChild().(awscdk.CfnElement))
+		assert.Equal(t, []any{map[string]any{"Ref": layerID}}, props["Layers"])
+
+		data, err := cdktest.AssetFile(f.stack, f.template, layerID, strings.TrimPrefix(routeauth.LayerFile, "/opt/"))
+		require.NoError(t, err)
+		table, err := routeauth.ParseTable(string(data))
 		require.NoError(t, err)
 		assert.Equal(t, f.api.RouteTable, table)
 		got := map[string][]string{}
@@ -264,6 +300,13 @@ func TestFunctionReceivesTheRouteTable(t *testing.T) {
 		}
 		assert.Equal(t, f.declared, got)
 	})
+}
+
+// Each route costs its method, plus a resource for each new path segment.
+func TestRoutesCostAMethodAndTheirResources(t *testing.T) {
+	load(t)
+	assert.Len(t, wide.template.Resources("AWS::ApiGateway::Method"), 300)
+	assert.Len(t, wide.template.Resources("AWS::ApiGateway::Resource"), 101) // /partners and /partners/r0..r99
 }
 
 // Every method requires the Authorization header before the authorizer runs;
@@ -362,8 +405,8 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 	}
 }
 
-// Which client may call which route follows from the scopes both declare:
-// svc holds weather-api/get and weather-api/post.
+// The access policy is each route's scopes; which client it opens follows
+// from the scopes the client holds (svc: weather-api/get and post).
 func TestAccessPolicy(t *testing.T) {
 	load(t)
 	policy := routed.api.AccessPolicy()
@@ -372,13 +415,12 @@ func TestAccessPolicy(t *testing.T) {
 			"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "DELETE /{id}": {"weather-api/delete"},
 			"GET /reports/{year}": {"reports/read", "weather-api/get"},
 		},
-		Clients: map[string]routeauth.ClientAccess{"svc": {
-			Scopes: []string{"weather-api/get", "weather-api/post"},
-			Routes: map[string]bool{"GET /": true, "POST /": true, "DELETE /{id}": false, "GET /reports/{year}": true},
-		}},
 	}, policy)
 	var decoded routeauth.AccessPolicy
 	require.NoError(t, json.Unmarshal([]byte(policy.JSON()), &decoded))
 	assert.Equal(t, policy, decoded)
-	assert.Equal(t, map[string]bool{"ANY /": false, "ANY /{proxy+}": false}, proxy.api.AccessPolicy().Clients["svc"].Routes)
+	svc := routed.auth.Client("svc")
+	scopes := []string{svc.Scopes[0].String(), svc.Scopes[1].String()}
+	assert.Equal(t, map[string]bool{"GET /": true, "POST /": true, "DELETE /{id}": false, "GET /reports/{year}": true}, policy.Opens(scopes))
+	assert.Equal(t, map[string]bool{"ANY /": false, "ANY /{proxy+}": false}, proxy.api.AccessPolicy().Opens(scopes))
 }

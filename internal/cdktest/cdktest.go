@@ -206,3 +206,24 @@ func (t Template) Section(name string) map[string]any {
 func LogicalID(stack awscdk.Stack, element awscdk.CfnElement) string {
 	return *stack.GetLogicalId(element)
 }
+
+// AssetFile reads a file from the staged asset of a Lambda function or layer
+// (its Code.S3Key or Content.S3Key, "<hash>.zip", names the directory
+// "asset.<hash>" in the cloud assembly).
+func AssetFile(stack awscdk.Stack, tmpl Template, logicalID, file string) ([]byte, error) {
+	r := tmpl.Resource(logicalID)
+	if r == nil {
+		return nil, fmt.Errorf("cdktest: no resource %s", logicalID)
+	}
+	props, _ := r["Properties"].(map[string]any)
+	location, _ := props["Content"].(map[string]any)
+	if location == nil {
+		location, _ = props["Code"].(map[string]any)
+	}
+	key, _ := location["S3Key"].(string)
+	if !strings.HasSuffix(key, ".zip") {
+		return nil, fmt.Errorf("cdktest: %s has no asset S3Key (got %v)", logicalID, location)
+	}
+	dir := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "asset."+strings.TrimSuffix(key, ".zip"))
+	return os.ReadFile(filepath.Join(dir, file))
+}

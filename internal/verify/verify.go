@@ -1,7 +1,8 @@
 // Package verify replays the walkthrough against a deployed stack: for every
 // client it asks the token endpoint for a token with no scope, with each
 // allowed scope, and with a scope it is not allowed, calls every route with
-// every token, and compares each outcome with the stack's AccessPolicy output.
+// every token, and compares each outcome with the stack's AccessPolicy output
+// (each route's scopes) and its clients output (each client's scopes).
 //
 // It does not change data: it sends POST with an empty JSON object (refused
 // by the API's body validation once authorized) and DELETE for an id that
@@ -123,33 +124,32 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	if apiURL == "" {
 		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
 	}
+	prefix := v.AuthPrefix
+	if prefix == "" {
+		prefix = stackoutputs.DefaultAuthPrefix
+	}
+	clientsKey := stackoutputs.Clients(prefix)
+	var clients []stackoutputs.ClientRecord
+	if err := json.Unmarshal([]byte(outputs[clientsKey]), &clients); err != nil || len(clients) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, clientsKey)
+	}
+	sort.Slice(clients, func(i, j int) bool { return clients[i].Name < clients[j].Name })
+
 	report := &Report{Stack: stack}
 	for route := range policy.Routes {
 		report.Routes = append(report.Routes, route)
 	}
 	sort.Strings(report.Routes)
-	names := make([]string, 0, len(policy.Clients))
-	for name := range policy.Clients {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
-	prefix := v.AuthPrefix
-	if prefix == "" {
-		prefix = stackoutputs.DefaultAuthPrefix
-	}
-	for _, name := range names {
-		arnKey := stackoutputs.SecretArn(prefix, name)
-		arn := outputs[arnKey]
-		if arn == "" {
-			return nil, fmt.Errorf("verify: stack %s has no %s output for client %q", stack, arnKey, name)
+	for _, client := range clients {
+		if client.SecretArn == "" {
+			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, clientsKey)
 		}
-		creds, err := v.credentials(ctx, arn)
+		creds, err := v.credentials(ctx, client.SecretArn)
 		if err != nil {
-			return nil, fmt.Errorf("verify: client %q: %w", name, err)
+			return nil, fmt.Errorf("verify: client %q: %w", client.Name, err)
 		}
-		for _, c := range tokenCases(policy, policy.Clients[name].Scopes) {
-			row := v.check(ctx, name, creds, c, policy, apiURL, report.Routes)
+		for _, c := range tokenCases(policy, client.Scopes) {
+			row := v.check(ctx, client.Name, creds, c, policy, apiURL, report.Routes)
 			if !row.OK() {
 				report.Mismatches++
 			}

@@ -76,16 +76,19 @@ func deploy(t *testing.T, tokenClients map[string][]string, open ...string) *dep
 
 	outputs := map[string]string{
 		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     weatherRoutes.Policy(promisedClients).JSON(),
+		stackoutputs.AccessPolicy:     weatherRoutes.Policy().JSON(),
 		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
 	}
 	secrets := map[string]string{}
-	for name := range promisedClients {
+	var records []stackoutputs.ClientRecord
+	for name, scopes := range promisedClients {
 		arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + name
-		outputs[stackoutputs.SecretArn("Auth", name)] = arn
+		records = append(records, stackoutputs.ClientRecord{Name: name, ClientID: name + "-id", SecretArn: arn, Scopes: scopes})
 		body, _ := json.Marshal(map[string]string{"client_id": name + "-id", "client_secret": name + "-s3cret", "token_url": tokens.TokenURL()})
 		secrets[arn] = string(body)
 	}
+	list, _ := json.Marshal(records)
+	outputs[stackoutputs.Clients("Auth")] = string(list)
 	cf := &fakeCloudFormation{outputs: outputs}
 	return &deployment{tokens: tokens, api: api, cf: cf,
 		verifier: &verify.Verifier{CloudFormation: cf, SecretsManager: &fakeSecretsManager{secrets: secrets}}}
@@ -193,14 +196,19 @@ func TestCannotVerifyWithoutTheStackOutputs(t *testing.T) {
 	assert.ErrorContains(t, err, "has no readable AccessPolicy output")
 
 	d = deploy(t, promisedClients)
-	delete(d.cf.outputs, stackoutputs.SecretArn("Auth", "janitor"))
+	delete(d.cf.outputs, stackoutputs.Clients("Auth"))
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
-	assert.ErrorContains(t, err, `has no AuthJanitorSecretArn output for client "janitor"`)
+	assert.ErrorContains(t, err, "has no readable AuthClients output")
+
+	d = deploy(t, promisedClients)
+	d.cf.outputs[stackoutputs.Clients("Auth")] = `[{"name":"janitor","clientId":"janitor-id","scopes":["weather-api/get"]}]`
+	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.ErrorContains(t, err, `client "janitor" has no secretArn in AuthClients`)
 
 	d = deploy(t, promisedClients)
 	d.verifier.SecretsManager = &fakeSecretsManager{secrets: map[string]string{
-		d.cf.outputs[stackoutputs.SecretArn("Auth", "janitor")]:         "not json s3cret",
-		d.cf.outputs[stackoutputs.SecretArn("Auth", "weather-service")]: "{}",
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor":         "not json s3cret",
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-service": "{}",
 	}}
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, "is not client credentials JSON")

@@ -6,20 +6,14 @@ import (
 )
 
 // AccessPolicy is what a deployed API promises: the scopes each route
-// requires, and for each client the scopes it may request and whether those
-// open each route. Stacks publish it as an output; the verifier checks a
-// deployment against it.
+// requires. Stacks publish it as an output beside the AuthServer's clients
+// output (each client's scopes); together they say which client may call
+// which route, and the verifier checks a deployment against them. It does
+// not list each client's routes: with hundreds of clients and routes that
+// matrix would not fit a template.
 type AccessPolicy struct {
 	// Routes maps "METHOD /path" to the route's scopes (any one opens it).
 	Routes map[string][]string `json:"routes"`
-	// Clients maps a client's name to what it may do.
-	Clients map[string]ClientAccess `json:"clients"`
-}
-
-// ClientAccess is one client's part of an AccessPolicy.
-type ClientAccess struct {
-	Scopes []string        `json:"scopes"`
-	Routes map[string]bool `json:"routes"`
 }
 
 // Key is the route's name in an AccessPolicy: "METHOD /path".
@@ -35,28 +29,30 @@ func (r Route) Opens(scopes []string) bool {
 	return false
 }
 
-// Policy works out the access policy of the table for the given clients
-// (client name to the scopes it may request).
-func (t Table) Policy(clients map[string][]string) AccessPolicy {
-	p := AccessPolicy{Routes: map[string][]string{}, Clients: map[string]ClientAccess{}}
+// Policy is the access policy of the table.
+func (t Table) Policy() AccessPolicy {
+	p := AccessPolicy{Routes: map[string][]string{}}
 	for _, r := range t {
 		p.Routes[r.Key()] = r.Scopes
 	}
-	for name, scopes := range clients {
-		access := ClientAccess{Scopes: scopes, Routes: map[string]bool{}}
-		for _, r := range t {
-			access.Routes[r.Key()] = r.Opens(scopes)
-		}
-		p.Clients[name] = access
-	}
 	return p
+}
+
+// Opens lists, for a client that may request scopes, whether each route of
+// the policy lets it in.
+func (p AccessPolicy) Opens(scopes []string) map[string]bool {
+	open := map[string]bool{}
+	for key, routeScopes := range p.Routes {
+		open[key] = Route{Scopes: routeScopes}.Opens(scopes)
+	}
+	return open
 }
 
 // JSON is the policy as compact JSON with sorted keys.
 func (p AccessPolicy) JSON() string {
 	b, err := json.Marshal(p)
 	if err != nil {
-		panic(err) // maps of strings and bools always marshal
+		panic(err) // maps of strings always marshal
 	}
 	return string(b)
 }

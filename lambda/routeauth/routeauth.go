@@ -2,8 +2,8 @@
 // authorizer already checked: that the caller presented an access token, and
 // that the token carries one of the scopes the route requires. The route
 // table comes from the same declaration that configured API Gateway (the
-// scopedapi construct hands it to the function as SCOPEGATE_ROUTES), so the two
-// checks cannot drift apart.
+// scopedapi construct hands it to the function as a file in a Lambda layer,
+// named by SCOPEGATE_ROUTES_FILE), so the two checks cannot drift apart.
 //
 // It is defense in depth: if a method is ever deployed without scopes, or the
 // function is invoked by something other than the API, the function still
@@ -15,13 +15,36 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// EnvVar is the environment variable that carries the route table as JSON.
-const EnvVar = "SCOPEGATE_ROUTES"
+// The route table travels as a JSON file in a Lambda layer rather than in an
+// environment variable: Lambda allows 4 KB of environment in all, which a
+// table of about 70 routes fills, while a layer holds any API's table.
+const (
+	// FileEnvVar is the environment variable that names the table's file.
+	FileEnvVar = "SCOPEGATE_ROUTES_FILE"
+	// LayerDir is the file's directory inside the layer; Lambda mounts layers
+	// under /opt, so the function finds it at LayerFile.
+	LayerDir  = "scopegate"
+	LayerFile = "/opt/" + LayerDir + "/routes.json"
+)
+
+// LoadTable reads the route table from the file that FileEnvVar names.
+func LoadTable() (Table, error) {
+	path := os.Getenv(FileEnvVar)
+	if path == "" {
+		return nil, fmt.Errorf("routeauth: %s is not set: the function refuses every request without a route table", FileEnvVar)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("routeauth: reading the route table: %w", err)
+	}
+	return ParseTable(string(data))
+}
 
 // AnyMethod matches every HTTP method, as API Gateway's ANY does.
 const AnyMethod = "ANY"
@@ -42,16 +65,16 @@ type Table []Route
 // error: the function must never treat a route as open.
 func ParseTable(data string) (Table, error) {
 	if strings.TrimSpace(data) == "" {
-		return nil, fmt.Errorf("routeauth: %s is empty: the function refuses every request without a route table", EnvVar)
+		return nil, errors.New("routeauth: the route table is empty: the function refuses every request without one")
 	}
 	dec := json.NewDecoder(strings.NewReader(data))
 	dec.DisallowUnknownFields()
 	var t Table
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("routeauth: %s is not a route table: %w", EnvVar, err)
+		return nil, fmt.Errorf("routeauth: not a route table: %w", err)
 	}
 	if len(t) == 0 {
-		return nil, fmt.Errorf("routeauth: %s holds no routes", EnvVar)
+		return nil, errors.New("routeauth: the route table holds no routes")
 	}
 	for i, r := range t {
 		if r.Method == "" || !strings.HasPrefix(r.Path, "/") {

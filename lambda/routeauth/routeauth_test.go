@@ -2,6 +2,8 @@ package routeauth_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -17,9 +19,9 @@ func TestParseTable(t *testing.T) {
 	assert.Len(t, table, 2)
 
 	for _, tc := range []struct{ data, want string }{
-		{"", "SCOPEGATE_ROUTES is empty"},
+		{"", "the route table is empty"},
 		{"[]", "holds no routes"},
-		{"{}", "is not a route table"},
+		{"{}", "not a route table"},
 		{`[{"method":"GET","path":"/","scopes":[]}]`, "route GET / has no scopes"},
 		{`[{"method":"GET","path":"/"}]`, "route GET / has no scopes"},
 		{`[{"method":"","path":"/","scopes":["a/b"]}]`, "needs a method"},
@@ -29,6 +31,22 @@ func TestParseTable(t *testing.T) {
 		_, err := routeauth.ParseTable(tc.data)
 		assert.ErrorContains(t, err, tc.want, tc.data)
 	}
+}
+
+func TestLoadTableReadsTheFileTheEnvironmentNames(t *testing.T) {
+	t.Setenv(routeauth.FileEnvVar, "")
+	_, err := routeauth.LoadTable()
+	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES_FILE is not set")
+
+	path := filepath.Join(t.TempDir(), "routes.json")
+	t.Setenv(routeauth.FileEnvVar, path)
+	_, err = routeauth.LoadTable()
+	assert.ErrorContains(t, err, "reading the route table")
+
+	require.NoError(t, os.WriteFile(path, []byte(`[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`), 0o644))
+	table, err := routeauth.LoadTable()
+	require.NoError(t, err)
+	assert.Equal(t, routeauth.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, table)
 }
 
 func TestFindMatchesMethodAndResourcePath(t *testing.T) {

@@ -49,7 +49,7 @@ func lambdaAWSConfig() (aws.Config, error) {
 }
 
 func newServer(logger *slog.Logger) (*api.Server, error) {
-	routes, err := routeauth.ParseTable(os.Getenv(routeauth.EnvVar))
+	routes, err := routeauth.LoadTable()
 	if err != nil {
 		return nil, err
 	}

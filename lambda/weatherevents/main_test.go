@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,12 +16,14 @@ import (
 func TestNewServerRefusesToStartWithoutConfiguration(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-	t.Setenv(routeauth.EnvVar, "")
+	t.Setenv(routeauth.FileEnvVar, "")
 	t.Setenv(TableEnvVar, "events")
 	_, err := newServer(logger)
-	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES is empty")
+	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES_FILE is not set")
 
-	t.Setenv(routeauth.EnvVar, `[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`)
+	routes := filepath.Join(t.TempDir(), "routes.json")
+	require.NoError(t, os.WriteFile(routes, []byte(`[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`), 0o644))
+	t.Setenv(routeauth.FileEnvVar, routes)
 	t.Setenv(TableEnvVar, "")
 	_, err = newServer(logger)
 	assert.ErrorContains(t, err, "TABLE_NAME is not set")
