@@ -64,8 +64,6 @@ type Client struct {
 	Secret awssecretsmanager.Secret
 }
 
-
-
 // NewAuthServer validates props and then creates the user pool, its resource
 // servers, the domain, and the clients with their secrets in Secrets Manager,
 // spread over nested stacks (see AuthServerProps.ClientStacks); and two
