@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/stacks"
 )
@@ -27,6 +28,12 @@ type config struct {
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
 	// ReservedConcurrency of each stack's function.
 	ReservedConcurrency int `json:"reservedConcurrency"`
+	// Quotas are the account's adjustable Cognito quotas, for accounts that
+	// had them raised.
+	Quotas struct {
+		AppClientsPerPool      int `json:"appClientsPerPool"`
+		ResourceServersPerPool int `json:"resourceServersPerPool"`
+	} `json:"quotas"`
 	// WeatherEvents configures the WeatherEvents stack.
 	WeatherEvents struct {
 		DomainPrefix string                `json:"domainPrefix"`
@@ -47,12 +54,45 @@ const (
 )
 
 func main() {
-	defer jsii.Close()
-	app := awscdk.NewApp(nil)
+	err := synth(awscdk.NewApp(nil))
+	jsii.Close()
+	if err != nil {
+		// One message, never a goroutine dump: `cdk synth` prints it and
+		// exits 1.
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// budgetAdvice names what to change when a template passes an AWS limit.
+var budgetAdvice = budget.Advice{
+	"AWS::Cognito::UserPoolClient": "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::SecretsManager::Secret":  "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::ApiGateway::Method":      "routes (ScopedAPIProps.Routes)",
+	"AWS::ApiGateway::Resource":    "route paths (ScopedAPIProps.Routes)",
+	"AWS::Lambda::Permission":      "invoke permissions on the function (one per ScopedAPI)",
+	"AWS::IAM::Policy":             "grants to the role",
+	budget.AdviceOutputs:           "outputs (CfnOutput)",
+	budget.AdviceEnvironment:       "the function's environment (GoFunctionProps.Environment)",
+}
+
+// synth builds the stacks from the configuration, synthesizes them and
+// checks every template against AWS's limits. A refused configuration value,
+// a construct's validation error and a limit a deploy would hit all come back
+// as an error that names the key or prop to change.
+func synth(app awscdk.App) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("%v", r)
+			}
+		}
+	}()
 	cfg, err := readConfig(app)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "scopegate:", err)
-		os.Exit(1)
+		return err
 	}
 	// The CLI fills these in from the caller's credentials; without both the
 	// stacks stay environment-agnostic, and one template deploys anywhere.
@@ -61,12 +101,14 @@ func main() {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 
-	service := func(stackID string, clients []stacks.ClientConfig) stacks.ServiceOptions {
+	service := func(stackID, configKey string, clients []stacks.ClientConfig) stacks.ServiceOptions {
 		return stacks.ServiceOptions{
 			Disposable:                     cfg.Disposable,
 			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
 			ReservedConcurrency:            cfg.ReservedConcurrency,
 			AdditionalClients:              clients,
+			ConfigPath:                     "scopegate." + configKey + ".clients",
+			Quotas:                         m2mauth.Quotas(cfg.Quotas),
 		}
 	}
 	var weatherDomain m2mauth.Domain
@@ -76,13 +118,13 @@ func main() {
 	stacks.NewWeatherEventsStack(app, weatherEventsID, &stacks.WeatherEventsStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
 		Domain:         weatherDomain,
-		ServiceOptions: service(weatherEventsID, cfg.WeatherEvents.Clients),
+		ServiceOptions: service(weatherEventsID, "weatherEvents", cfg.WeatherEvents.Clients),
 	})
 	stacks.NewThirdPartyProxyStack(app, thirdPartyProxyID, &stacks.ThirdPartyProxyStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
 		DomainPrefix:   cfg.ThirdPartyProxy.DomainPrefix,
 		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
-		ServiceOptions: service(thirdPartyProxyID, cfg.ThirdPartyProxy.Clients),
+		ServiceOptions: service(thirdPartyProxyID, "thirdPartyProxy", cfg.ThirdPartyProxy.Clients),
 	})
 	// The tests run cdk-nag on every stack configuration; at synth time it is
 	// opt-in (-c scopegate:nag=true, or make nag) because it costs about a
@@ -90,7 +132,8 @@ func main() {
 	if nag := app.Node().TryGetContext(jsii.String("scopegate:nag")); nag == true || nag == "true" {
 		stacks.AddNagChecks(app)
 	}
-	app.Synth(nil)
+	assembly := app.Synth(nil)
+	return budget.CheckDir(*assembly.Directory(), budget.DefaultLimits(), budgetAdvice)
 }
 
 // readConfig decodes the "scopegate" context value strictly, so a misspelt key

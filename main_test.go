@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +19,66 @@ func appWithContext(value any) awscdk.App {
 		ctx["scopegate"] = value
 	}
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+}
+
+// synthApp is an app as `cdk synth` builds it, with the project's feature
+// flags, writing into a temporary directory; the Lambda's go build is
+// skipped.
+func synthApp(t *testing.T, value any) awscdk.App {
+	ctx := cdktest.ProjectContext()
+	ctx["aws:cdk:bundling-stacks"] = []string{}
+	if value != nil {
+		ctx["scopegate"] = value
+	}
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+}
+
+func TestSynthOfTheDefaultConfigurationFitsEveryLimit(t *testing.T) {
+	require.NoError(t, synth(synthApp(t, nil)))
+}
+
+// A bad value ends synthesis with one message per problem, each naming the
+// key that holds it; nothing panics past synth.
+func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config any
+		want   []string
+	}{
+		{"undeclared scope", map[string]any{"weatherEvents": map[string]any{"clients": []any{
+			map[string]any{"name": "cleaner", "scopes": []any{"weather-api/get", "weather-api/gett"}},
+		}}}, []string{`scopegate.weatherEvents.clients[0].scopes[1]: scope "weather-api/gett" is not declared by resource server "weather-api" (declared: get, post, delete)`}},
+		{"token lifetime out of range and a standard scope", map[string]any{"thirdPartyProxy": map[string]any{"clients": []any{
+			map[string]any{"name": "partner", "scopes": []any{"default/default"}},
+			map[string]any{"name": "slow", "scopes": []any{"openid"}, "accessTokenValidityMinutes": 2000},
+		}}}, []string{
+			"scopegate.thirdPartyProxy.clients[1].accessTokenValidityMinutes: 2000 is outside the 5m0s to 24h0m0s Cognito accepts (5 to 1440 minutes)",
+			`scopegate.thirdPartyProxy.clients[1].scopes[0]: scope "openid" is a standard OpenID Connect scope`,
+		}},
+		{"duplicate and invalid names", map[string]any{"weatherEvents": map[string]any{"clients": []any{
+			map[string]any{"name": "Weather-Service", "scopes": []any{"weather-api/get"}},
+			map[string]any{"name": "bad name", "scopes": []any{"weather-api/get"}},
+			map[string]any{"name": "empty"},
+		}}}, []string{
+			`scopegate.weatherEvents.clients[0].name: client name "Weather-Service" is already used by the stack's own client`,
+			`scopegate.weatherEvents.clients[1].name: "bad name" must start with a letter or digit`,
+			"scopegate.weatherEvents.clients[2].scopes: is empty",
+		}},
+		{"more clients than the quota", map[string]any{"quotas": map[string]any{"appClientsPerPool": 2}, "weatherEvents": map[string]any{"clients": []any{
+			map[string]any{"name": "a", "scopes": []any{"weather-api/get"}},
+			map[string]any{"name": "b", "scopes": []any{"weather-api/get"}},
+		}}}, []string{"scopegate.weatherEvents.clients: 2 clients plus the stack's own 1 is 3, over Cognito's quota of 2 app clients per user pool: remove clients, or raise quotas.appClientsPerPool"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = synth(synthApp(t, tc.config)) })
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.NotContains(t, err.Error(), "goroutine")
+		})
+	}
 }
 
 func TestReadConfigFromCdkJSONObject(t *testing.T) {

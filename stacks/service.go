@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -35,7 +36,23 @@ type ServiceOptions struct {
 	// AdditionalClients are machine clients beyond the stack's own, each
 	// allowed the scopes it names.
 	AdditionalClients []ClientConfig
+	// ConfigPath is where AdditionalClients came from, for error messages
+	// ("weatherEvents.clients"). Default: "AdditionalClients".
+	ConfigPath string
+	// Quotas are the account's Cognito quotas. Default: Cognito's defaults.
+	Quotas m2mauth.Quotas
 }
+
+// ConfigError is a configuration value the stacks refuse, with the path of
+// the key that holds it.
+type ConfigError struct {
+	// Path is the key, e.g. "weatherEvents.clients[0].scopes[1]".
+	Path string
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // ClientConfig declares a machine client in configuration, with its scopes
 // written as text ("weather-api/get").
@@ -46,21 +63,67 @@ type ClientConfig struct {
 }
 
 // clientProps resolves configured clients against the stack's resource
-// servers; a scope nobody declared is an error that names the client.
-func clientProps(servers []*m2mauth.ResourceServer, configs []ClientConfig) []m2mauth.ClientProps {
-	var clients []m2mauth.ClientProps
+// servers, with builtIn clients the stack declares itself. Every problem is a
+// ConfigError naming the key that holds the bad value, found before any
+// construct is created.
+func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, opts ServiceOptions) []m2mauth.ClientProps {
+	path := opts.ConfigPath
+	if path == "" {
+		path = "AdditionalClients"
+	}
+	clients := append([]m2mauth.ClientProps(nil), builtIn...)
+	names := map[string]string{}
+	for _, c := range builtIn {
+		names[strings.ToLower(c.Name)] = "the stack's own client"
+	}
 	var errs []error
-	for i, c := range configs {
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, &ConfigError{Path: key, Err: fmt.Errorf(format, args...)})
+	}
+	for i, c := range opts.AdditionalClients {
+		where := fmt.Sprintf("%s[%d]", path, i)
+		if err := m2mauth.ValidateClientName(c.Name); err != nil {
+			bad(where+".name", "%v", err)
+		} else if first, dup := names[strings.ToLower(c.Name)]; dup {
+			bad(where+".name", "client name %q is already used by %s", c.Name, first)
+		} else {
+			names[strings.ToLower(c.Name)] = where
+		}
 		client := m2mauth.ClientProps{Name: c.Name, AccessTokenValidity: time.Duration(c.AccessTokenValidityMinutes) * time.Minute}
-		for _, text := range c.Scopes {
+		if m := c.AccessTokenValidityMinutes; m != 0 && (client.AccessTokenValidity < m2mauth.MinAccessTokenValidity || client.AccessTokenValidity > m2mauth.MaxAccessTokenValidity) {
+			bad(where+".accessTokenValidityMinutes", "%d is outside the %v to %v Cognito accepts (%d to %d minutes)", m,
+				m2mauth.MinAccessTokenValidity, m2mauth.MaxAccessTokenValidity, int(m2mauth.MinAccessTokenValidity.Minutes()), int(m2mauth.MaxAccessTokenValidity.Minutes()))
+		}
+		if len(c.Scopes) == 0 {
+			bad(where+".scopes", "is empty: a machine client needs at least one scope")
+		}
+		if len(c.Scopes) > m2mauth.MaxScopesPerClient {
+			bad(where+".scopes", "has %d scopes, over Cognito's hard limit of %d per app client", len(c.Scopes), m2mauth.MaxScopesPerClient)
+		}
+		seen := map[string]int{}
+		for k, text := range c.Scopes {
+			key := fmt.Sprintf("%s.scopes[%d]", where, k)
+			if j, dup := seen[text]; dup {
+				bad(key, "scope %q is already listed at scopes[%d]", text, j)
+				continue
+			}
+			seen[text] = k
 			scope, err := m2mauth.ParseScope(servers, text)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("stacks: AdditionalClients[%d] %q: %w", i, c.Name, err))
+				bad(key, "%v", err)
 				continue
 			}
 			client.Scopes = append(client.Scopes, scope)
 		}
 		clients = append(clients, client)
+	}
+	quota := opts.Quotas.AppClientsPerPool
+	if quota == 0 {
+		quota = m2mauth.DefaultAppClientsPerPool
+	}
+	if len(clients) > quota {
+		bad(path, "%d clients plus the stack's own %d is %d, over Cognito's quota of %d app clients per user pool: remove clients, or raise quotas.appClientsPerPool once the account's quota was raised",
+			len(opts.AdditionalClients), len(builtIn), len(clients), quota)
 	}
 	if err := errors.Join(errs...); err != nil {
 		panic(err)

@@ -73,12 +73,13 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 	}
 	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{server},
-		Clients: append([]m2mauth.ClientProps{{
+		Clients: clientProps([]*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
 			Name:   ThirdPartyClientName,
 			Scopes: []m2mauth.Scope{defaultScope},
-		}}, clientProps([]*m2mauth.ResourceServer{server}, props.AdditionalClients)...),
+		}}, props.ServiceOptions),
 		Domain:     domain,
 		Disposable: props.Disposable,
+		Quotas:     props.Quotas,
 	})
 	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(defaultScope))
 	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}

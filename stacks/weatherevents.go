@@ -60,13 +60,14 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 	}
 	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
 		ResourceServers: []*m2mauth.ResourceServer{weatherAPI},
-		Clients: append([]m2mauth.ClientProps{{
+		Clients: clientProps([]*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
 			Name:                ServiceClientName,
 			Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
 			AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
-		}}, clientProps([]*m2mauth.ResourceServer{weatherAPI}, props.AdditionalClients)...),
+		}}, props.ServiceOptions),
 		Domain:     props.Domain,
 		Disposable: props.Disposable,
+		Quotas:     props.Quotas,
 	})
 	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
 		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},

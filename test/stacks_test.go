@@ -192,7 +192,7 @@ func TestBadConfigurationIsRefusedBeforeAnythingIsCreated(t *testing.T) {
 			AdditionalClients: []stacks.ClientConfig{{Name: "cleaner", Scopes: []string{"weather-api/delet", "openid"}}},
 		}})
 	})
-	assert.Contains(t, msg, `AdditionalClients[0] "cleaner": scope "weather-api/delet" is not declared by resource server "weather-api" (declared: get, post, delete)`)
-	assert.Contains(t, msg, `scope "openid" is a standard OpenID Connect scope`)
+	assert.Contains(t, msg, `AdditionalClients[0].scopes[0]: scope "weather-api/delet" is not declared by resource server "weather-api" (declared: get, post, delete)`)
+	assert.Contains(t, msg, `AdditionalClients[0].scopes[1]: scope "openid" is a standard OpenID Connect scope`)
 	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadClient")).Node().Children(), 0)
 }

@@ -246,8 +246,8 @@ func (p *AuthServerProps) Validate() error {
 	clientIDs := map[string]int{}
 	for i, c := range p.Clients {
 		where := fmt.Sprintf("Clients[%d] %q", i, c.Name)
-		if !clientNamePattern.MatchString(c.Name) {
-			add("%s: Name %q must start with a letter or digit and hold 1-128 letters, digits, '.', '_' or '-'", where, c.Name)
+		if err := ValidateClientName(c.Name); err != nil {
+			add("%s: Name %v", where, err)
 		}
 		key := strings.ToLower(c.Name)
 		if j, dup := clientNames[key]; dup {
@@ -315,6 +315,15 @@ func (p *AuthServerProps) Validate() error {
 		add("Domain must be a PrefixDomain or a CustomDomain value (got %T)", p.Domain)
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateClientName reports whether name can name a client: its Cognito
+// client name, construct id and outputs.
+func ValidateClientName(name string) error {
+	if !clientNamePattern.MatchString(name) {
+		return fmt.Errorf("%q must start with a letter or digit and hold 1-128 letters, digits, '.', '_' or '-'", name)
+	}
+	return nil
 }
 
 func mustLookup(s Scope) error {
