@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/internal/cdktest"
 )
 
@@ -35,6 +39,42 @@ func synthApp(t *testing.T, value any) awscdk.App {
 
 func TestSynthOfTheDefaultConfigurationFitsEveryLimit(t *testing.T) {
 	require.NoError(t, synth(synthApp(t, nil)))
+}
+
+// partners declares n clients for the config, each allowed weather-api/get.
+func partners(n int) []any {
+	clients := make([]any, n)
+	for i := range clients {
+		clients[i] = map[string]any{"name": fmt.Sprintf("partner-%04d", i), "scopes": []any{"weather-api/get"}}
+	}
+	return clients
+}
+
+// A pool at Cognito's default quota (the stack's own client and 999 more)
+// synthesizes, and every template of it stays inside every limit; one client
+// more is refused, naming the key and the quota to raise.
+func TestSynthOfAFullPool(t *testing.T) {
+	app := synthApp(t, map[string]any{"weatherEvents": map[string]any{"clients": partners(999)}})
+	require.NoError(t, synth(app))
+	dir := *app.Outdir()
+	files, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
+	require.NoError(t, err)
+	clients := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		usage, err := budget.Count(data)
+		require.NoError(t, err)
+		clients += usage.ResourcesByType["AWS::Cognito::UserPoolClient"]
+		assert.LessOrEqual(t, usage.Resources, 500, f)
+		assert.LessOrEqual(t, usage.Outputs, 200, f)
+		assert.LessOrEqual(t, usage.Bytes, 1<<20, f)
+	}
+	assert.Equal(t, 1000+1, clients, "WeatherEvents' 1,000 and ThirdPartyProxy's one")
+
+	err = synth(synthApp(t, map[string]any{"weatherEvents": map[string]any{"clients": partners(1000)}}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "scopegate.weatherEvents.clients: 1000 clients plus the stack's own 1 is 1001, over Cognito's quota of 1000 app clients per user pool: remove clients, or raise quotas.appClientsPerPool")
 }
 
 // A bad value ends synthesis with one message per problem, each naming the
