@@ -14,7 +14,18 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk
 GO_FILES = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')
 
-.PHONY: all synth test lint fmt vet clean bench nag
+.PHONY: all synth test lint fmt vet clean bench bench-scale nag FORCE
+
+# The app binary make synth and make nag hand to the CLI. cdk.json's
+# "go run ." stays for people who call cdk directly, but it re-checks the
+# build on every synth (~0.35 s); this one is rebuilt only when a source it is
+# built from changes: the module's Go files that main imports (go list -deps,
+# so a test file, the Lambda's main or bench/ do not count; the Lambda is
+# bundled by synth itself), go.mod and go.sum. Not -trimpath: stacks find the
+# repository from their source file's path. APP_SRCS runs go list at most once
+# per make, and only when a target needs it (the eval caches it).
+APP_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' .
+APP_SRCS = $(eval APP_SRCS := $$(shell $$(APP_LIST)))$(APP_SRCS)
 
 all: test synth
 
@@ -23,9 +34,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## synth: install the pinned CDK CLI when needed and synthesize every stack into cdk.out
-synth: node_modules/.package-lock.json
-	$(CDK) synth --quiet
+# bin/scopegate.srcs lists those files and is rewritten only when the list
+# changes, so a file added to or removed from an imported package rebuilds the
+# binary too, which file dates alone would miss.
+bin/scopegate.srcs: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(APP_SRCS) go.mod go.sum > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+# go build leaves an up-to-date binary alone, so touch it: otherwise a source
+# saved without changes would make every later synth run go build again.
+.SECONDEXPANSION:
+bin/scopegate: bin/scopegate.srcs $$(APP_SRCS) go.mod go.sum
+	go build -o $@ .
+	@touch $@
+
+## synth: install the pinned CDK CLI when needed, build bin/scopegate when a source changed, and synthesize every stack into cdk.out
+synth: node_modules/.package-lock.json bin/scopegate
+	$(CDK) synth --quiet --app bin/scopegate
 
 ## test: check formatting and vet, then run every test
 test: lint node_modules/.package-lock.json
@@ -42,12 +68,16 @@ fmt:
 	gofmt -w $(GO_FILES)
 
 clean:
-	rm -rf cdk.out .cdk.staging
+	rm -rf cdk.out .cdk.staging bin
 
-## bench: measure synth, tests, Lambda size, handler and client; prints one table (PREVIOUS=file compares handler benchmarks with benchstat)
+## bench: measure synth, tests, Lambda size, handler and client, and synth at scale (the scale section alone: make bench-scale); prints one table (PREVIOUS=file compares handler benchmarks with benchstat)
 bench: node_modules/.package-lock.json
 	go run ./bench $(if $(PREVIOUS),-previous $(PREVIOUS))
 
 ## nag: synthesize with the cdk-nag AwsSolutions and Serverless packs on; an unsuppressed finding fails
-nag: node_modules/.package-lock.json
-	$(CDK) synth --quiet -c scopegate:nag=true
+nag: node_modules/.package-lock.json bin/scopegate
+	$(CDK) synth --quiet --app bin/scopegate -c scopegate:nag=true
+
+## bench-scale: only the bench's scale section: synth time and template sizes for many clients and routes (SCALE_RUNS=n, default 3)
+bench-scale: node_modules/.package-lock.json
+	go run ./bench -only scale $(if $(SCALE_RUNS),-scale-runs $(SCALE_RUNS))

@@ -2,7 +2,8 @@
 // table (make bench). Wall times come from /usr/bin/time; Go figures from go
 // test -bench -benchmem; comparisons from benchstat. Usage:
 //
-//	go run ./bench [-runs 5] [-previous old-handler-bench.txt]
+//	go run ./bench [-runs 5] [-previous old-handler-bench.txt] [-scale-runs 3]
+//	go run ./bench -only scale [-scale-runs 3] [-scale-max 100]   (make bench-scale)
 package main
 
 import (
@@ -25,9 +26,13 @@ var (
 	runs     = flag.Int("runs", 5, "timed runs per synth figure (after one warm-up)")
 	previous = flag.String("previous", "", "a previous handler benchmark output to compare with benchstat")
 	outDir   = flag.String("out", "bench/out", "where raw outputs go")
+	only     = flag.String("only", "", `run one section only: "scale" (default: every section)`)
 )
 
 type row struct{ what, value, how string }
+
+// cdkCLI is the CLI package.json pins, as make synth runs it.
+const cdkCLI = "node_modules/.bin/cdk"
 
 func main() {
 	flag.Parse()
@@ -36,9 +41,39 @@ func main() {
 	}
 	must(os.MkdirAll(*outDir, 0o755))
 	var rows []row
+	results := "results.md"
+	switch *only {
+	case "":
+		rows = append(coreRows(), scaleRows()...)
+	case "scale":
+		// Its own file, so a scale-only run leaves the full table alone.
+		rows, results = scaleRows(), "results-scale.md"
+	default:
+		fail(fmt.Sprintf("-only %q: the only section that runs alone is scale", *only))
+	}
+
+	var table bytes.Buffer
+	fmt.Fprintln(&table, "| figure | value | how |")
+	fmt.Fprintln(&table, "|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(&table, "| %s | %s | `%s` |\n", r.what, r.value, r.how)
+	}
+	if *previous != "" && *only == "" {
+		handlerFile := filepath.Join(*outDir, "handler-bench.txt")
+		cmp := run([]string{"go", "tool", "benchstat", *previous, handlerFile}, nil)
+		fmt.Fprintf(&table, "\nbenchstat %s %s:\n\n```\n%s```\n", *previous, handlerFile, cmp)
+	}
+	must(os.WriteFile(filepath.Join(*outDir, results), table.Bytes(), 0o644))
+	os.Stdout.Write(table.Bytes())
+}
+
+// coreRows measures synth of the app against the empty floor app, the
+// Lambda's build and size, the tests, and the handler and client benchmarks.
+func coreRows() []row {
+	var rows []row
 
 	// Synthesis: the app and the empty floor app, validation on and off.
-	cdk := "node_modules/.bin/cdk"
+	cdk := cdkCLI
 	assembly := func(label string) string { return filepath.Join(*outDir, "cdk.out-"+slug(label)) }
 	synth := func(label, app string, extra ...string) []string {
 		args := []string{"synth", "--quiet", "--app", app, "-o", assembly(label)}
@@ -110,34 +145,38 @@ func main() {
 	if m := regexp.MustCompile(`([\d.]+) tokenreqs/1000calls`).FindSubmatch(client); m != nil {
 		rows = append(rows, row{"token requests per 1,000 API calls in one token lifetime", string(m[1]) + " (target 1)", "go test ./m2mclient -bench TokenRequestsPer1000Calls (10 goroutines x 100 calls)"})
 	}
-
-	var table bytes.Buffer
-	fmt.Fprintln(&table, "| figure | value | how |")
-	fmt.Fprintln(&table, "|---|---|---|")
-	for _, r := range rows {
-		fmt.Fprintf(&table, "| %s | %s | `%s` |\n", r.what, r.value, r.how)
-	}
-	if *previous != "" {
-		cmp := run([]string{"go", "tool", "benchstat", *previous, handlerFile}, nil)
-		fmt.Fprintf(&table, "\nbenchstat %s %s:\n\n```\n%s```\n", *previous, handlerFile, cmp)
-	}
-	must(os.WriteFile(filepath.Join(*outDir, "results.md"), table.Bytes(), 0o644))
-	os.Stdout.Write(table.Bytes())
+	return rows
 }
 
 // timeIt runs cmd under /usr/bin/time and returns the wall seconds it reports.
 func timeIt(cmd []string, env []string) float64 {
-	timeFile := filepath.Join(*outDir, "time.txt")
-	run(append([]string{"/usr/bin/time", "-f", "%e", "-o", timeFile}, cmd...), env)
-	data, err := os.ReadFile(timeFile)
-	must(err)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	secs, err := strconv.ParseFloat(lines[len(lines)-1], 64)
+	secs, err := tryTimeIt(cmd, env)
 	must(err)
 	return secs
 }
 
+// tryTimeIt is timeIt for a command that may fail: the error carries the
+// command's output.
+func tryTimeIt(cmd []string, env []string) (float64, error) {
+	timeFile := filepath.Join(*outDir, "time.txt")
+	if _, err := tryRun(append([]string{"/usr/bin/time", "-f", "%e", "-o", timeFile}, cmd...), env); err != nil {
+		return 0, err
+	}
+	data, err := os.ReadFile(timeFile)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return strconv.ParseFloat(lines[len(lines)-1], 64)
+}
+
 func run(cmd []string, env []string) []byte {
+	out, err := tryRun(cmd, env)
+	must(err)
+	return out
+}
+
+func tryRun(cmd []string, env []string) ([]byte, error) {
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Env = append(append(os.Environ(),
 		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20",
@@ -145,9 +184,9 @@ func run(cmd []string, env []string) []byte {
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
 	if err := c.Run(); err != nil {
-		fail(fmt.Sprintf("%s: %v\n%s", strings.Join(cmd, " "), err, out.String()))
+		return out.Bytes(), fmt.Errorf("%s: %v\n%s", strings.Join(cmd, " "), err, out.String())
 	}
-	return out.Bytes()
+	return out.Bytes(), nil
 }
 
 type sizeRow struct{ what, value, how string }
