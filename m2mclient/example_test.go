@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
-	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/m2mclient"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 // A third party calling a scopegate API: the token URL and client id come
@@ -18,7 +18,7 @@ func Example() {
 		"client-id": {Secret: "client-secret", Scopes: []string{"weather-api/get", "weather-api/post"}},
 	})
 	defer tokens.Close()
-	api := oauthtest.NewAPI(routeauth.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, tokens)
+	api := oauthtest.NewAPI(routetable.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, tokens)
 	defer api.Close()
 
 	client, err := m2mclient.New(context.Background(), m2mclient.Config{

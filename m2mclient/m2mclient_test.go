@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
-	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/m2mclient"
+	"github.com/scopegate/scopegate/routetable"
 )
 
-var weatherRoutes = routeauth.Table{
+var weatherRoutes = routetable.Table{
 	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
 	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
 	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},

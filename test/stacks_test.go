@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/cdktest"
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
 	"github.com/scopegate/scopegate/stacks"
 )
@@ -61,7 +61,7 @@ func TestAccessPolicyOutput(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := all(t)[name]
-			var policy routeauth.AccessPolicy
+			var policy routetable.AccessPolicy
 			require.NoError(t, json.Unmarshal([]byte(output(t, c, "AccessPolicy").(string)), &policy))
 			assert.Equal(t, c.routes, policy.Routes)
 			got := map[string]map[string]bool{}
@@ -172,7 +172,7 @@ func TestEventsTableAndItsGrant(t *testing.T) {
 
 		env := c.template.Resource(c.logicalID(c.function.Function))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 		assert.Equal(t, map[string]any{"Ref": table.LogicalID}, env["TABLE_NAME"])
-		assert.Equal(t, routeauth.LayerFile, env[routeauth.FileEnvVar])
+		assert.Regexp(t, `^/opt/scopegate/routes-[0-9a-f]{16}\.json$`, env[routetable.FileEnvVar])
 	})
 }
 

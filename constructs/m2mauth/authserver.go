@@ -102,6 +102,17 @@ func (a *AuthServer) Owns(s Scope) bool {
 	return !s.IsZero() && s.server.owner == a
 }
 
+// Pool is the user pool, for constructs that take any pool that issues
+// scopes (scopedapi.Authority).
+func (a *AuthServer) Pool() awscognito.IUserPool { return a.UserPool }
+
+// Issues reports whether one of this pool's resource servers declares the
+// scope, written as in tokens: "<resource server identifier>/<scope name>".
+func (a *AuthServer) Issues(scope string) bool {
+	s, err := ParseScope(a.ResourceServers, scope)
+	return err == nil && a.Owns(s)
+}
+
 // Client returns the client declared with the given name, or nil.
 func (a *AuthServer) Client(name string) *Client {
 	for _, c := range a.Clients {

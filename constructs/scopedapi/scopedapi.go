@@ -1,20 +1,18 @@
 // Package scopedapi builds an API Gateway REST API whose every method requires
-// an OAuth 2.0 access token from an m2mauth.AuthServer carrying one of the
-// method's scopes, in front of a Lambda proxy integration.
+// an OAuth 2.0 access token from a Cognito user pool carrying one of the
+// method's scopes, in front of a Lambda proxy integration or any other
+// integration.
 //
 // Routes are declared once, with their scopes: API Gateway enforces them
 // through its Cognito authorizer, and the same table reaches the function (a
-// file in a Lambda layer, see routeauth.LoadTable) so that it can enforce
-// them again.
+// file in a Lambda layer, see package routetable) so that it can enforce
+// them again. A guard (see Guard) fails synthesis if any method of the API,
+// however it was added, does not require a scoped access token.
 package scopedapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,31 +24,40 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/internal/nagmeta"
+	"github.com/scopegate/scopegate/routetable"
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ScopedAPI is a REST API whose methods all require scoped access tokens.
 type ScopedAPI struct {
 	constructs.Construct
+	// RestAPI is the API: the one ScopedAPIProps.RestAPI adopted, or a new one.
 	RestAPI    awsapigateway.RestApi
 	Authorizer awsapigateway.CognitoUserPoolsAuthorizer
-	// URL is the stage's invoke URL, ending in "/".
+	// URL is the stage's invoke URL, ending in "/"; nil for an adopted API
+	// without a deployment stage.
 	URL *string
-	// AccessLogs receives one JSON line per request.
+	// AccessLogs receives one JSON line per request; nil for an adopted API,
+	// whose stage logs as you set it up.
 	AccessLogs awslogs.LogGroup
-	// RouteTable is what the function receives to re-check scopes.
-	RouteTable routeauth.Table
-	// RouteTableLayer carries RouteTable to the function, when the handler is
-	// an awslambda.Function; nil otherwise.
+	// RouteTable is every route with its scopes: what API Gateway enforces
+	// and what the access policy promises.
+	RouteTable routetable.Table
+	// HandlerRouteTable is the part of RouteTable that Handler serves, which
+	// it receives to re-check scopes.
+	HandlerRouteTable routetable.Table
+	// RouteTableLayer carries HandlerRouteTable to the Handler's function;
+	// nil when the delivery is RouteTableByYou or there is no Handler.
 	RouteTableLayer awslambda.LayerVersion
 	// Methods maps "METHOD /path" to the API Gateway method.
 	Methods map[string]awsapigateway.Method
 }
 
 // protect attaches the WAF web ACL when there is one, and records for
-// cdk-nag why the rest of its findings do not apply.
+// cdk-nag why the rest of its findings do not apply to an API this
+// construct created.
 func (a *ScopedAPI) protect(webACLArn string) {
 	stage := a.RestAPI.DeploymentStage()
 	if webACLArn != "" {
@@ -59,18 +66,18 @@ func (a *ScopedAPI) protect(webACLArn string) {
 			WebAclArn:   jsii.String(webACLArn),
 		})
 	} else {
-		cdknag.NagSuppressions_AddResourceSuppressions(stage, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-APIG3"),
-			Reason: jsii.String("No WAF web ACL was given (ScopedAPIProps.WebACLArn). Every method already refuses callers " +
-				"without a valid access token carrying its scope, and the stage is throttled; a web ACL adds IP and rate rules at extra cost."),
-		}}, nil)
+		nagmeta.Suppress(stage, false, nagmeta.Rule{
+			ID: "AwsSolutions-APIG3",
+			Reason: "No WAF web ACL was given (ScopedAPIProps.WebACLArn). Every method already refuses callers " +
+				"without a valid access token carrying its scope, and the stage is throttled; a web ACL adds IP and rate rules at extra cost.",
+		})
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(a.RestAPI.LatestDeployment(), &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("CdkNagValidationFailure"),
-		AppliesTo: &[]any{"Serverless-APIGWStructuredLogging"},
-		Reason: jsii.String("The rule reads the Deployment's StageDescription, which a RestApi's deployment does not have, and throws; " +
-			"the Stage it deploys to is checked by the same rule and has a JSON access log format."),
-	}}, jsii.Bool(true))
+	nagmeta.Suppress(a.RestAPI.LatestDeployment(), true, nagmeta.Rule{
+		ID:        "CdkNagValidationFailure",
+		AppliesTo: []string{"Serverless-APIGWStructuredLogging"},
+		Reason: "The rule reads the Deployment's StageDescription, which a RestApi's deployment does not have, and throws; " +
+			"the Stage it deploys to is checked by the same rule and has a JSON access log format.",
+	})
 }
 
 // accessLogFormat is one JSON object per request. clientId is the caller's
@@ -96,52 +103,66 @@ var accessLogFormat = map[string]string{
 	"xrayTraceId":        "$context.xrayTraceId",
 }
 
-// NewScopedAPI validates props and builds the API.
+// NewScopedAPI validates props and builds the API: a new one, or the routes,
+// authorizer, validation and gateway responses on props.RestAPI. Every
+// method of the API is guarded (see Guard).
 func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) *ScopedAPI {
 	if err := props.Validate(); err != nil {
 		panic(err)
 	}
-	a := &ScopedAPI{Construct: constructs.NewConstruct(scope, jsii.String(id)), Methods: map[string]awsapigateway.Method{}}
+	var table, handlerTable routetable.Table
 	for _, r := range props.Routes {
-		a.RouteTable = append(a.RouteTable, routeauth.Route{Method: r.Method, Path: r.Path, Scopes: routeScopes(r)})
+		route := routetable.Route{Method: r.Method, Path: r.Path, Scopes: routeScopes(r)}
+		table = append(table, route)
+		if r.Integration == nil {
+			handlerTable = append(handlerTable, route)
+		}
+	}
+	// The handoff is checked before anything exists, like the props.
+	var handlerFn awslambda.Function
+	var bindingKey string
+	deliver := props.Handler != nil && len(handlerTable) > 0 && props.RouteTableDelivery != RouteTableByYou
+	if deliver {
+		var err error
+		if handlerFn, bindingKey, err = checkHandOver(props.Handler, handlerTable, props.SharedHandler); err != nil {
+			panic(err)
+		}
 	}
 
-	removal := awscdk.RemovalPolicy_RETAIN
-	if props.Disposable {
-		removal = awscdk.RemovalPolicy_DESTROY
+	a := &ScopedAPI{Construct: constructs.NewConstruct(scope, jsii.String(id)), RouteTable: table, HandlerRouteTable: handlerTable, Methods: map[string]awsapigateway.Method{}}
+	if props.RestAPI != nil {
+		a.RestAPI = props.RestAPI
+	} else {
+		removal := awscdk.RemovalPolicy_RETAIN
+		if props.Disposable {
+			removal = awscdk.RemovalPolicy_DESTROY
+		}
+		retention := props.AccessLogRetention
+		if retention == "" {
+			retention = awslogs.RetentionDays_ONE_MONTH
+		}
+		a.AccessLogs = awslogs.NewLogGroup(a.Construct, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+			Retention: retention, RemovalPolicy: removal,
+		})
+		a.RestAPI = awsapigateway.NewRestApi(a.Construct, jsii.String("Resource"), newRestAPIProps(props, a.AccessLogs))
 	}
-	retention := props.AccessLogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
-	a.AccessLogs = awslogs.NewLogGroup(a.Construct, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
-		Retention: retention, RemovalPolicy: removal,
-	})
-	a.RestAPI = awsapigateway.NewRestApi(a.Construct, jsii.String("Resource"), newRestAPIProps(props, a.AccessLogs))
 	a.Authorizer = awsapigateway.NewCognitoUserPoolsAuthorizer(a.Construct, jsii.String("Authorizer"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
-		CognitoUserPools: &[]awscognito.IUserPool{props.Auth.UserPool},
+		CognitoUserPools: &[]awscognito.IUserPool{props.Auth.Pool()},
 		IdentitySource:   jsii.String("method.request.header.Authorization"),
 	})
 	addGatewayResponses(a.RestAPI)
 
-	if fn, ok := props.Handler.(awslambda.Function); ok {
-		a.RouteTableLayer = a.deliverRouteTable(fn)
+	var handlerIntegration awsapigateway.Integration
+	if props.Handler != nil && len(handlerTable) > 0 {
+		handlerIntegration = a.invoke(props.Handler, props.RestAPI == nil)
+		if deliver {
+			layer, err := a.handOver(handlerFn, bindingKey, handlerTable, props.SharedHandler)
+			if err != nil {
+				panic(err)
+			}
+			a.RouteTableLayer = layer
+		}
 	}
-	// One permission for the whole stage, not one per method (as
-	// LambdaIntegration adds): a function's resource policy holds 20 KB, about
-	// 50 per-method statements.
-	props.Handler.AddPermission(jsii.String("InvokeByScopedApi"+*awscdk.Names_NodeUniqueId(a.Node())), &awslambda.Permission{
-		Principal: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
-		Action:    jsii.String("lambda:InvokeFunction"),
-		SourceArn: a.RestAPI.ArnForExecuteApi(jsii.String("*"), jsii.String("/*"), a.RestAPI.DeploymentStage().StageName()),
-		Scope:     a.Construct,
-	})
-	integration := awsapigateway.NewAwsIntegration(&awsapigateway.AwsIntegrationProps{
-		Proxy:                 jsii.Bool(true),
-		Service:               jsii.String("lambda"),
-		Path:                  jsii.String("2015-03-31/functions/" + *props.Handler.FunctionArn() + "/invocations"),
-		IntegrationHttpMethod: jsii.String("POST"),
-	})
 	// One validator for every method: the Authorization header must be there
 	// (the authorizer would refuse without it anyway, but this refuses before
 	// it runs), and bodies must match their route's model where there is one.
@@ -153,7 +174,7 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		opts := &awsapigateway.MethodOptions{
 			AuthorizationType:   awsapigateway.AuthorizationType_COGNITO,
 			Authorizer:          a.Authorizer,
-			AuthorizationScopes: jsii.Strings(a.RouteTable[i].Scopes...),
+			AuthorizationScopes: jsii.Strings(table[i].Scopes...),
 			RequestValidator:    validator,
 			RequestParameters:   &map[string]*bool{"method.request.header.Authorization": jsii.Bool(true)},
 		}
@@ -164,12 +185,71 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 			})
 			opts.RequestModels = &map[string]awsapigateway.IModel{"application/json": model}
 		}
+		integration := r.Integration
+		if integration == nil {
+			integration = handlerIntegration
+		}
 		resource := a.RestAPI.Root().ResourceForPath(jsii.String(r.Path))
 		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
 	}
-	a.protect(props.WebACLArn)
-	a.URL = a.RestAPI.Url()
+	Guard(a.RestAPI, props.Auth)
+	if props.RestAPI == nil {
+		a.protect(props.WebACLArn)
+		a.URL = a.RestAPI.Url()
+	} else if stage := deploymentStage(props.RestAPI); stage != nil {
+		a.URL = stage.UrlForPath(jsii.String("/"))
+	}
 	return a
+}
+
+// invoke is the Lambda proxy integration of handler, with one invoke
+// permission for the whole API rather than one per method (as
+// LambdaIntegration adds): a function's resource policy holds 20 KB, about
+// 50 per-method statements. The permission names this API and, when the
+// construct made the API, its stage.
+func (a *ScopedAPI) invoke(handler awslambda.IFunction, ownStage bool) awsapigateway.Integration {
+	stage := jsii.String("*")
+	if ownStage {
+		stage = a.RestAPI.DeploymentStage().StageName()
+	}
+	handler.AddPermission(jsii.String("InvokeByScopedApi"+*awscdk.Names_NodeUniqueId(a.Node())), &awslambda.Permission{
+		Principal: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
+		Action:    jsii.String("lambda:InvokeFunction"),
+		SourceArn: a.RestAPI.ArnForExecuteApi(jsii.String("*"), jsii.String("/*"), stage),
+		Scope:     a.Construct,
+	})
+	return awsapigateway.NewAwsIntegration(&awsapigateway.AwsIntegrationProps{
+		Proxy:                 jsii.Bool(true),
+		Service:               jsii.String("lambda"),
+		Path:                  jsii.String("2015-03-31/functions/" + *handler.FunctionArn() + "/invocations"),
+		IntegrationHttpMethod: jsii.String("POST"),
+	})
+}
+
+// deploymentStage is api's stage, or nil for an API built with Deploy false
+// (CDK throws rather than answer nil).
+func deploymentStage(api awsapigateway.RestApi) (stage awsapigateway.Stage) {
+	defer func() {
+		if recover() != nil {
+			stage = nil
+		}
+	}()
+	return api.DeploymentStage()
+}
+
+// AddOutputs adds the outputs cmd/verify reads besides the AuthServer's own:
+// ApiUrl (the invoke URL) and AccessPolicy (each route's scopes), with those
+// fixed names. One ScopedAPI per stack may add them.
+func (a *ScopedAPI) AddOutputs() {
+	if a.URL != nil {
+		addOutput(a.Construct, stackoutputs.APIURL, "Invoke URL of the API", a.URL)
+	}
+	addOutput(a.Construct, stackoutputs.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(a.AccessPolicy().JSON()))
+}
+
+func addOutput(scope constructs.Construct, id, description string, value *string) {
+	out := awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	out.OverrideLogicalId(jsii.String(id))
 }
 
 func routeScopes(r Route) []string {
@@ -182,34 +262,8 @@ func routeScopes(r Route) []string {
 
 // AccessPolicy is the scopes of each route; with the AuthServer's clients
 // output (each client's scopes) it says which client may call which route.
-func (a *ScopedAPI) AccessPolicy() routeauth.AccessPolicy {
+func (a *ScopedAPI) AccessPolicy() routetable.AccessPolicy {
 	return a.RouteTable.Policy()
-}
-
-// deliverRouteTable writes the route table into a Lambda layer and points
-// the function at it. The file is written under the assembly's asset
-// directory, named by its content, so that synthesis stays deterministic and
-// leaves nothing behind elsewhere.
-func (a *ScopedAPI) deliverRouteTable(fn awslambda.Function) awslambda.LayerVersion {
-	table, err := json.Marshal(a.RouteTable)
-	if err != nil {
-		panic(err)
-	}
-	sum := sha256.Sum256(table)
-	dir := filepath.Join(*awscdk.Stage_Of(a.Construct).AssetOutdir(), "scopegate-routes-"+hex.EncodeToString(sum[:8]))
-	if err := os.MkdirAll(filepath.Join(dir, routeauth.LayerDir), 0o755); err != nil {
-		panic(fmt.Errorf("scopedapi: writing the route table: %w", err))
-	}
-	if err := os.WriteFile(filepath.Join(dir, routeauth.LayerDir, filepath.Base(routeauth.LayerFile)), table, 0o644); err != nil {
-		panic(fmt.Errorf("scopedapi: writing the route table: %w", err))
-	}
-	layer := awslambda.NewLayerVersion(a.Construct, jsii.String("RouteTable"), &awslambda.LayerVersionProps{
-		Code:        awslambda.Code_FromAsset(jsii.String(dir), nil),
-		Description: jsii.String("scopegate route table: the scopes of each route, re-checked by the function"),
-	})
-	fn.AddLayers(layer)
-	fn.AddEnvironment(jsii.String(routeauth.FileEnvVar), jsii.String(routeauth.LayerFile), nil)
-	return layer
 }
 
 func modelID(r Route) string {

@@ -18,7 +18,7 @@ import (
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
 	"github.com/scopegate/scopegate/internal/cdktest"
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -155,8 +155,8 @@ func authorizerID(f *fixture) string {
 	return cdktest.LogicalID(f.stack, f.api.Authorizer.Node().DefaultChild().(awscdk.CfnElement))
 }
 
-// SECURITY.md items 1 and 2: every method needs a Cognito access token with
-// one of its scopes, and every scope is a declared custom scope.
+// Security properties 1 and 2 (README): every method needs a Cognito access
+// token with one of its scopes, and every scope is a declared custom scope.
 func TestEveryMethodRequiresScopedAccessTokens(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		methods := f.template.Methods()
@@ -178,8 +178,8 @@ func TestEveryMethodRequiresScopedAccessTokens(t *testing.T) {
 	})
 }
 
-// SECURITY.md item 4: the deployed (method, path, scopes) are exactly the
-// declared routes, no more, no fewer.
+// Security property 4 (README): the deployed (method, path, scopes) are exactly
+// the declared routes, no more, no fewer.
 func TestMethodsAreExactlyTheDeclaredRoutes(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		got := map[string][]string{}
@@ -190,7 +190,7 @@ func TestMethodsAreExactlyTheDeclaredRoutes(t *testing.T) {
 	})
 }
 
-// SECURITY.md item 3.
+// Security property 3 (README).
 func TestAuthorizerTrustsOnlyThisPoolAndReadsTheAuthorizationHeader(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		authorizers := f.template.Resources("AWS::ApiGateway::Authorizer")
@@ -204,7 +204,7 @@ func TestAuthorizerTrustsOnlyThisPoolAndReadsTheAuthorizationHeader(t *testing.T
 	})
 }
 
-// SECURITY.md item 10.
+// Security property 10 (README).
 func TestStageLogsThrottlesAndTraces(t *testing.T) {
 	load(t)
 	stages := routed.template.Resources("AWS::ApiGateway::Stage")
@@ -285,13 +285,14 @@ func TestFunctionReceivesTheRouteTableInALayer(t *testing.T) {
 		fnID := cdktest.LogicalID(f.stack, f.fn.Node().DefaultChild().(awscdk.CfnElement))
 		props := f.template.Resource(fnID)["Properties"].(map[string]any)
 		env := props["Environment"].(map[string]any)["Variables"].(map[string]any)
-		assert.Equal(t, routeauth.LayerFile, env[routeauth.FileEnvVar])
+		file := env[routetable.FileEnvVar].(string)
+		assert.Regexp(t, `^/opt/scopegate/routes-[0-9a-f]{16}\.json$`, file)
 		layerID := cdktest.LogicalID(f.stack, f.api.RouteTableLayer.Node().DefaultChild().(awscdk.CfnElement))
 		assert.Equal(t, []any{map[string]any{"Ref": layerID}}, props["Layers"])
 
-		data, err := cdktest.AssetFile(f.stack, f.template, layerID, strings.TrimPrefix(routeauth.LayerFile, "/opt/"))
+		data, err := cdktest.AssetFile(f.stack, f.template, layerID, strings.TrimPrefix(file, "/opt/"))
 		require.NoError(t, err)
-		table, err := routeauth.ParseTable(string(data))
+		table, err := routetable.Parse(data)
 		require.NoError(t, err)
 		assert.Equal(t, f.api.RouteTable, table)
 		got := map[string][]string{}
@@ -410,13 +411,13 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 func TestAccessPolicy(t *testing.T) {
 	load(t)
 	policy := routed.api.AccessPolicy()
-	assert.Equal(t, routeauth.AccessPolicy{
+	assert.Equal(t, routetable.AccessPolicy{
 		Routes: map[string][]string{
 			"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "DELETE /{id}": {"weather-api/delete"},
 			"GET /reports/{year}": {"reports/read", "weather-api/get"},
 		},
 	}, policy)
-	var decoded routeauth.AccessPolicy
+	var decoded routetable.AccessPolicy
 	require.NoError(t, json.Unmarshal([]byte(policy.JSON()), &decoded))
 	assert.Equal(t, policy, decoded)
 	svc := routed.auth.Client("svc")

@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 // Client is an app client the token endpoint knows.
@@ -150,7 +150,7 @@ type API struct {
 // NewAPI starts an API for the table, trusting tokens from tokens. Open
 // lists routes ("METHOD /path") it wrongly lets any valid token through, to
 // play a misconfigured deployment.
-func NewAPI(table routeauth.Table, tokens *TokenServer, open ...string) *API {
+func NewAPI(table routetable.Table, tokens *TokenServer, open ...string) *API {
 	a := &API{}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.calls.Add(1)
@@ -182,16 +182,16 @@ func (a *API) Calls() int64 { return a.calls.Load() }
 
 // match finds the route whose path template matches path: "{x}" matches one
 // segment, "{proxy+}" one or more.
-func match(table routeauth.Table, method, path string) (routeauth.Route, bool) {
+func match(table routetable.Table, method, path string) (routetable.Route, bool) {
 	for _, r := range table {
-		if r.Method != method && r.Method != routeauth.AnyMethod {
+		if r.Method != method && r.Method != routetable.AnyMethod {
 			continue
 		}
 		if pathMatches(r.Path, path) {
 			return r, true
 		}
 	}
-	return routeauth.Route{}, false
+	return routetable.Route{}, false
 }
 
 func pathMatches(template, path string) bool {

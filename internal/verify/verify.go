@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/m2mclient"
+	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
 )
 
@@ -116,7 +116,7 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var policy routeauth.AccessPolicy
+	var policy routetable.AccessPolicy
 	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &policy); err != nil || len(policy.Routes) == 0 {
 		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
 	}
@@ -167,7 +167,7 @@ type tokenCase struct {
 
 // tokenCases: no scope (all of the client's), each allowed scope alone, and
 // the first route scope the client may not have, if there is one.
-func tokenCases(policy routeauth.AccessPolicy, scopes []string) []tokenCase {
+func tokenCases(policy routetable.AccessPolicy, scopes []string) []tokenCase {
 	cases := []tokenCase{{requested: NoScope, granted: scopes, allowed: true}}
 	held := map[string]bool{}
 	for _, s := range scopes {
@@ -189,7 +189,7 @@ func tokenCases(policy routeauth.AccessPolicy, scopes []string) []tokenCase {
 	return cases
 }
 
-func (v *Verifier) check(ctx context.Context, client string, creds credentials, c tokenCase, policy routeauth.AccessPolicy, apiURL string, routes []string) Row {
+func (v *Verifier) check(ctx context.Context, client string, creds credentials, c tokenCase, policy routetable.AccessPolicy, apiURL string, routes []string) Row {
 	row := Row{Client: client, Requested: c.requested, ExpectedToken: expectRefused}
 	if c.allowed {
 		row.ExpectedToken = expectIssued
@@ -210,7 +210,7 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 	}
 	row.Token = expectIssued
 	for _, key := range routes {
-		route := routeauth.Route{Method: strings.SplitN(key, " ", 2)[0], Path: strings.SplitN(key, " ", 2)[1], Scopes: policy.Routes[key]}
+		route := routetable.Route{Method: strings.SplitN(key, " ", 2)[0], Path: strings.SplitN(key, " ", 2)[1], Scopes: policy.Routes[key]}
 		call := Call{Route: key, Expected: outcomeDenied}
 		if route.Opens(c.granted) {
 			call.Expected = outcomeAllowed
@@ -232,9 +232,9 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 // probeID fills path parameters: no event can have it, so DELETE finds nothing.
 const probeID = "scopegate-verify-probe"
 
-func (v *Verifier) call(ctx context.Context, apiURL string, route routeauth.Route, token string) (int, error) {
+func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Route, token string) (int, error) {
 	method := route.Method
-	if method == routeauth.AnyMethod {
+	if method == routetable.AnyMethod {
 		method = http.MethodGet
 	}
 	var segments []string

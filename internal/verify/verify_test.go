@@ -16,11 +16,11 @@ import (
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
 )
 
-var weatherRoutes = routeauth.Table{
+var weatherRoutes = routetable.Table{
 	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
 	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
 	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},

@@ -11,10 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 func TestParseTable(t *testing.T) {
-	table, err := routeauth.ParseTable(`[{"method":"GET","path":"/","scopes":["weather-api/get"]},{"method":"ANY","path":"/{proxy+}","scopes":["default/default"]}]`)
+	table, err := routetable.Parse([]byte(`[{"method":"GET","path":"/","scopes":["weather-api/get"]},{"method":"ANY","path":"/{proxy+}","scopes":["default/default"]}]`))
 	require.NoError(t, err)
 	assert.Len(t, table, 2)
 
@@ -28,29 +29,29 @@ func TestParseTable(t *testing.T) {
 		{`[{"method":"GET","path":"x","scopes":["a/b"]}]`, "path starting with '/'"},
 		{`[{"method":"GET","path":"/","scopes":["a/b"],"public":true}]`, `unknown field "public"`},
 	} {
-		_, err := routeauth.ParseTable(tc.data)
+		_, err := routetable.Parse([]byte(tc.data))
 		assert.ErrorContains(t, err, tc.want, tc.data)
 	}
 }
 
 func TestLoadTableReadsTheFileTheEnvironmentNames(t *testing.T) {
-	t.Setenv(routeauth.FileEnvVar, "")
-	_, err := routeauth.LoadTable()
+	t.Setenv(routetable.FileEnvVar, "")
+	_, err := routetable.Load()
 	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES_FILE is not set")
 
 	path := filepath.Join(t.TempDir(), "routes.json")
-	t.Setenv(routeauth.FileEnvVar, path)
-	_, err = routeauth.LoadTable()
+	t.Setenv(routetable.FileEnvVar, path)
+	_, err = routetable.Load()
 	assert.ErrorContains(t, err, "reading the route table")
 
 	require.NoError(t, os.WriteFile(path, []byte(`[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`), 0o644))
-	table, err := routeauth.LoadTable()
+	table, err := routetable.Load()
 	require.NoError(t, err)
-	assert.Equal(t, routeauth.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, table)
+	assert.Equal(t, routetable.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, table)
 }
 
 func TestFindMatchesMethodAndResourcePath(t *testing.T) {
-	table := routeauth.Table{
+	table := routetable.Table{
 		{Method: "GET", Path: "/", Scopes: []string{"a/get"}},
 		{Method: "ANY", Path: "/{proxy+}", Scopes: []string{"a/any"}},
 	}
@@ -67,11 +68,11 @@ func TestFindMatchesMethodAndResourcePath(t *testing.T) {
 }
 
 func TestAuthorize(t *testing.T) {
-	table := routeauth.Table{{Method: "POST", Path: "/", Scopes: []string{"weather-api/post", "weather-api/admin"}}}
+	table := routetable.Table{{Method: "POST", Path: "/", Scopes: []string{"weather-api/post", "weather-api/admin"}}}
 	rc := func(claims any) events.APIGatewayProxyRequestContext {
 		return events.APIGatewayProxyRequestContext{HTTPMethod: "POST", ResourcePath: "/", Authorizer: map[string]any{"claims": claims}}
 	}
-	c, err := table.Authorize(rc(map[string]any{"token_use": "access", "client_id": "abc", "scope": "weather-api/get weather-api/post"}))
+	c, err := routeauth.Authorize(table, rc(map[string]any{"token_use": "access", "client_id": "abc", "scope": "weather-api/get weather-api/post"}))
 	require.NoError(t, err)
 	assert.Equal(t, routeauth.Claims{TokenUse: "access", ClientID: "abc", Scopes: []string{"weather-api/get", "weather-api/post"}}, c)
 
@@ -90,11 +91,11 @@ func TestAuthorize(t *testing.T) {
 		{"tab-separated near miss", map[string]any{"token_use": "access", "scope": "weather-api/pos\tweather-api/posts"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := table.Authorize(rc(tc.claims))
+			_, err := routeauth.Authorize(table, rc(tc.claims))
 			assert.ErrorIs(t, err, tc.want)
 			assert.Equal(t, tc.status, routeauth.Refuse(err).Status)
 		})
 	}
-	_, err = table.Authorize(events.APIGatewayProxyRequestContext{HTTPMethod: "GET", ResourcePath: "/"})
+	_, err = routeauth.Authorize(table, events.APIGatewayProxyRequestContext{HTTPMethod: "GET", ResourcePath: "/"})
 	assert.ErrorIs(t, err, routeauth.ErrUnknownRoute, "a route the table does not know is refused before claims are read")
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 // TableEnvVar names the DynamoDB table the function stores events in.
@@ -49,7 +49,7 @@ func lambdaAWSConfig() (aws.Config, error) {
 }
 
 func newServer(logger *slog.Logger) (*api.Server, error) {
-	routes, err := routeauth.LoadTable()
+	routes, err := routetable.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -10,20 +10,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 func TestNewServerRefusesToStartWithoutConfiguration(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-	t.Setenv(routeauth.FileEnvVar, "")
+	t.Setenv(routetable.FileEnvVar, "")
 	t.Setenv(TableEnvVar, "events")
 	_, err := newServer(logger)
 	assert.ErrorContains(t, err, "SCOPEGATE_ROUTES_FILE is not set")
 
 	routes := filepath.Join(t.TempDir(), "routes.json")
 	require.NoError(t, os.WriteFile(routes, []byte(`[{"method":"GET","path":"/","scopes":["weather-api/get"]}]`), 0o644))
-	t.Setenv(routeauth.FileEnvVar, routes)
+	t.Setenv(routetable.FileEnvVar, routes)
 	t.Setenv(TableEnvVar, "")
 	_, err = newServer(logger)
 	assert.ErrorContains(t, err, "TABLE_NAME is not set")

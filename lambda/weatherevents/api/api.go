@@ -22,6 +22,7 @@ import (
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 // Listing limits.
@@ -33,7 +34,7 @@ const (
 // Server serves the weather-events API.
 type Server struct {
 	Store  weather.Store
-	Routes routeauth.Table
+	Routes routetable.Table
 	Logger *slog.Logger
 	// Now is the clock; tests fix it.
 	Now func() time.Time
@@ -89,7 +90,7 @@ func (s *Server) authorize(next http.Handler) http.Handler {
 			writeError(w, refusal.Status, refusal.Code, "no API Gateway request context", nil)
 			return
 		}
-		claims, err := s.Routes.Authorize(rc)
+		claims, err := routeauth.Authorize(s.Routes, rc)
 		if err != nil {
 			refusal := routeauth.Refuse(err)
 			w.Header().Set("WWW-Authenticate", refusal.Challenge)

@@ -19,9 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/dynalitetest"
-	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
+	"github.com/scopegate/scopegate/routetable"
 )
 
 var dynalite *dynalitetest.Server
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { dynalitetest.Main(m, func(s *dynalitetest.Server) 
 
 // The weather-events stack's route table, as the scopedapi construct hands it
 // to the function.
-var weatherRoutes = routeauth.Table{
+var weatherRoutes = routetable.Table{
 	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
 	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
 	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
@@ -317,7 +317,7 @@ func TestValidationErrorsNameTheFields(t *testing.T) {
 // function, so the service's own routing answers the rest, in JSON.
 func TestUnknownMethodsAndPaths(t *testing.T) {
 	h := newHarness(t)
-	h.server.Routes = routeauth.Table{
+	h.server.Routes = routetable.Table{
 		{Method: "ANY", Path: "/", Scopes: []string{"default/default"}},
 		{Method: "ANY", Path: "/{proxy+}", Scopes: []string{"default/default"}},
 	}

@@ -1,0 +1,70 @@
+// Package nagmeta writes cdk-nag suppressions as the metadata cdk-nag reads
+// ("cdk_nag": {"rules_to_suppress": [...]}) without importing cdk-nag: the
+// constructs only record why a rule does not fit, and a consumer who never
+// runs cdk-nag should not compile it (or start its Node.js package) for that.
+package nagmeta
+
+import (
+	"encoding/json"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Rule is one suppressed cdk-nag rule with the reason it does not apply.
+// AppliesTo narrows it to some findings of the rule, as cdk-nag's appliesTo.
+type Rule struct {
+	ID        string   `json:"id"`
+	Reason    string   `json:"reason"`
+	AppliesTo []string `json:"applies_to,omitempty"`
+}
+
+// Suppress records rules on c's CloudFormation resource (c itself or its
+// default child), and with children on every resource below c, as cdk-nag's
+// NagSuppressions.addResourceSuppressions does. Reasons must be ASCII: cdk-nag
+// base64-encodes any other reason, which this does not.
+func Suppress(c constructs.IConstruct, children bool, rules ...Rule) {
+	targets := []constructs.IConstruct{c}
+	if children {
+		targets = *c.Node().FindAll(constructs.ConstructOrder_PREORDER)
+	}
+	for _, t := range targets {
+		l1 := t
+		if d := t.Node().DefaultChild(); d != nil {
+			l1 = d
+		}
+		resource, ok := l1.(awscdk.CfnResource)
+		if !ok {
+			continue
+		}
+		resource.AddMetadata(jsii.String("cdk_nag"), merge(resource.GetMetadata(jsii.String("cdk_nag")), rules))
+	}
+}
+
+// merge adds rules to existing cdk_nag metadata, once each.
+func merge(existing any, rules []Rule) map[string]any {
+	var list []any
+	seen := map[string]bool{}
+	add := func(r any) {
+		key, _ := json.Marshal(r)
+		if !seen[string(key)] {
+			seen[string(key)] = true
+			list = append(list, r)
+		}
+	}
+	if m, ok := existing.(map[string]any); ok {
+		if old, ok := m["rules_to_suppress"].([]any); ok {
+			for _, r := range old {
+				add(r)
+			}
+		}
+	}
+	for _, r := range rules {
+		var generic map[string]any
+		data, _ := json.Marshal(r)
+		_ = json.Unmarshal(data, &generic)
+		add(generic)
+	}
+	return map[string]any{"rules_to_suppress": list}
+}
