@@ -21,9 +21,10 @@ GO_FILES = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -
 # build on every synth (~0.35 s); this one is rebuilt only when a source it is
 # built from changes: the module's Go files that main imports (go list -deps,
 # so a test file, the Lambda's main or bench/ do not count; the Lambda is
-# bundled by synth itself), go.mod and go.sum. Not -trimpath: stacks find the
-# repository from their source file's path. APP_SRCS runs go list at most once
-# per make, and only when a target needs it (the eval caches it).
+# bundled by synth itself), go.mod and go.sum. GOFLAGS=-trimpath works: the
+# stacks find the repository from the working directory, not from their source
+# files' paths. APP_SRCS runs go list at most once per make, and only when a
+# target needs it (the eval caches it).
 APP_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' .
 APP_SRCS = $(eval APP_SRCS := $$(shell $$(APP_LIST)))$(APP_SRCS)
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -137,15 +136,20 @@ type weatherService struct {
 	Function *golambda.GoFunction
 }
 
-// repoRoot is the directory of this module's go.mod, found from this source
-// file so that synthesis works from any working directory (tests run in their
-// package's directory, `cdk synth` in the repository's).
+// modulePath is this module's path, as its go.mod declares it.
+const modulePath = "github.com/scopegate/scopegate"
+
+// repoRoot is the directory of this module's go.mod, found by walking up from
+// the working directory: `cdk synth` runs the app in the repository's root,
+// `go test` in the package's directory. It works in a binary built with
+// -trimpath, and refuses a go.mod of any other module, so the function is
+// never built from a consumer's module by mistake.
 func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		panic("stacks: cannot locate the module's source directory")
+	dir, err := golambda.FindModuleDir(modulePath)
+	if err != nil {
+		panic(fmt.Sprintf("stacks: cannot find the scopegate module (%s): %v. Run the app from inside the scopegate module: cdk synth in its root, go test in its packages", modulePath, err))
 	}
-	return filepath.Dir(filepath.Dir(file))
+	return dir
 }
 
 func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherService {
@@ -165,7 +169,7 @@ func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherS
 	root := repoRoot()
 	fn := golambda.NewGoFunction(scope, "Service", &golambda.GoFunctionProps{
 		Entry:               filepath.Join(root, "lambda", "weatherevents"),
-		ModuleDir:           filepath.Join(root, "go.mod"),
+		ModuleDir:           root,
 		Description:         "weather-events service behind the scoped API",
 		Environment:         map[string]string{"TABLE_NAME": *table.TableName()},
 		ReservedConcurrency: opts.ReservedConcurrency,

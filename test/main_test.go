@@ -1,7 +1,7 @@
 // Package test checks the deployable stacks as whole synthesized templates,
-// the way a security reviewer would: every property in shared/SECURITY.md's
-// template list, cdk-nag, and golden templates that make every change to the
-// emitted infrastructure visible in review.
+// the way a security reviewer would: every security property the README's
+// "Security properties" section lists, cdk-nag, and golden templates that make
+// every change to the emitted infrastructure visible in review.
 package test
 
 import (

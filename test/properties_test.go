@@ -20,11 +20,11 @@ import (
 	"github.com/scopegate/scopegate/stacks"
 )
 
-// Each test below is one numbered property of the template list in
-// shared/SECURITY.md; its failure messages start with the property, so a
-// red run says which promise broke.
+// Each test below is one numbered security property, as the README's
+// "Security properties" section lists them; its failure messages start with
+// the property, so a red run says which promise broke.
 
-func property(n int, what string) string { return fmt.Sprintf("SECURITY.md property %d (%s)", n, what) }
+func property(n int, what string) string { return fmt.Sprintf("security property %d (%s)", n, what) }
 
 var standardScopes = []string{"openid", "profile", "email", "phone", "aws.cognito.signin.user.admin"}
 

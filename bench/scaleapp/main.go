@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -92,7 +91,7 @@ func run() (err error) {
 	root := repoRoot()
 	fn := golambda.NewGoFunction(stack, "Service", &golambda.GoFunctionProps{
 		Entry:       filepath.Join(root, "lambda", "weatherevents"),
-		ModuleDir:   filepath.Join(root, "go.mod"),
+		ModuleDir:   root,
 		Description: "weather-events service behind the scale test API",
 		Environment: map[string]string{"TABLE_NAME": *table.TableName()},
 		Disposable:  true,
@@ -149,14 +148,15 @@ func contextInt(app awscdk.App, key string, def int) (int, error) {
 	return n, nil
 }
 
-// repoRoot is the module's directory, found from this source file as
-// stacks/service.go does, so the function builds from any working directory.
+// repoRoot is the module's directory, found from the working directory as
+// stacks/service.go does (make bench runs this app from the repository's
+// root), so the function builds with -trimpath too.
 func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		panic("scaleapp: cannot locate the module's source directory")
+	dir, err := golambda.FindModuleDir("github.com/scopegate/scopegate")
+	if err != nil {
+		panic(fmt.Sprintf("scaleapp: cannot find the scopegate module: %v. Run it from inside the scopegate module, as make bench does", err))
 	}
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	return dir
 }
 
 // oneLine joins an error's lines with "; ", leaving out JavaScript stack

@@ -7,6 +7,7 @@ package golambda
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -39,8 +40,9 @@ var BuildFlags = []string{"-trimpath", `-ldflags="-s -w -buildid="`, "-tags=lamb
 type GoFunctionProps struct {
 	// Entry is the directory of the function's main package.
 	Entry string
-	// ModuleDir is the directory holding the go.mod to build with.
-	// Default: the first go.mod above Entry.
+	// ModuleDir is the directory holding the go.mod to build with; a path
+	// to that go.mod itself is accepted too. Default: the first go.mod at or
+	// above Entry.
 	ModuleDir string
 	// Description of the function.
 	Description string
@@ -91,7 +93,21 @@ func (p *GoFunctionProps) Validate() error {
 	if p.ReservedConcurrency < 0 {
 		add("ReservedConcurrency %d must be positive (0 means the default, %d)", p.ReservedConcurrency, DefaultReservedConcurrency)
 	}
+	if p.ModuleDir != "" {
+		if info, err := os.Stat(filepath.Join(p.moduleDir(), "go.mod")); err != nil || !info.Mode().IsRegular() {
+			add("ModuleDir %q holds no go.mod: it must be the directory of the go.mod to build with (or that go.mod's path)", p.ModuleDir)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// moduleDir is ModuleDir as a directory: a path to a go.mod becomes the
+// directory that holds it.
+func (p *GoFunctionProps) moduleDir() string {
+	if filepath.Base(p.ModuleDir) == "go.mod" {
+		return filepath.Dir(p.ModuleDir)
+	}
+	return p.ModuleDir
 }
 
 // NewGoFunction validates props and creates the function, its role and its
@@ -135,13 +151,22 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}
-	var moduleDir *string
+	// The module the function is built from, as an absolute directory.
 	root, found := "", false
 	if props.ModuleDir != "" {
-		moduleDir = jsii.String(props.ModuleDir)
-		root, found = filepath.Dir(props.ModuleDir), true
+		if abs, err := filepath.Abs(props.moduleDir()); err == nil {
+			root, found = abs, true
+		}
 	} else if abs, err := filepath.Abs(props.Entry); err == nil {
 		root, found = moduleRootOf(abs)
+	}
+	// The alpha GoFunction (2.265.0-alpha.0) accepts a directory as its
+	// ModuleDir but then bundles from the parent of whatever it is given
+	// (path.dirname), so it always gets the go.mod's path. Unset, it would
+	// find the same go.mod above Entry.
+	var moduleDir *string
+	if found {
+		moduleDir = jsii.String(filepath.Join(root, "go.mod"))
 	}
 	bundling := &awscdklambdagoalpha.BundlingOptions{
 		CgoEnabled:   jsii.Bool(false),

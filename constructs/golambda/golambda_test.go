@@ -47,7 +47,7 @@ func load(t *testing.T) {
 	}
 }
 
-// SECURITY.md item 11, the function's side.
+// Security property 11 (README), the function's side.
 func TestFunctionRunsOnAL2023Arm64WithLimits(t *testing.T) {
 	load(t)
 	fns := template.Resources("AWS::Lambda::Function")
@@ -160,6 +160,9 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		{"fractional timeout", golambda.GoFunctionProps{Entry: "x", Timeout: 1500 * time.Millisecond}, "Timeout 1.5s must be a whole number of seconds"},
 		{"too little memory", golambda.GoFunctionProps{Entry: "x", MemoryMB: 64}, "MemoryMB 64 is outside 128 to 10240"},
 		{"negative concurrency", golambda.GoFunctionProps{Entry: "x", ReservedConcurrency: -1}, "ReservedConcurrency -1 must be positive"},
+		{"module dir without go.mod", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata"}, `ModuleDir "testdata" holds no go.mod`},
+		{"missing module dir", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata/nowhere"}, `ModuleDir "testdata/nowhere" holds no go.mod`},
+		{"go.mod path that does not exist", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata/go.mod"}, `ModuleDir "testdata/go.mod" holds no go.mod`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := awscdk.NewStack(app, jsii.String(fmt.Sprintf("Case%d", i)), nil)
@@ -169,4 +172,45 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			assert.Nil(t, s.Node().TryFindChild(jsii.String("Fn")))
 		})
 	}
+}
+
+// ModuleDir is the directory of the go.mod, as documented; the go.mod's own
+// path, a relative path and no ModuleDir at all (the go.mod above Entry) name
+// the same module and so give the same asset hash. Without bundling, an asset
+// that has no custom hash gets one from its construct path instead, so equal
+// hashes across functions also show each one got the source hash.
+func TestModuleDirAsDirectoryOrGoModGivesTheSameAssetHash(t *testing.T) {
+	root := cdktest.ModuleRoot()
+	relative := filepath.Join("..", "..") // go test runs in constructs/golambda
+	s := awscdk.NewStack(cdktest.NewApp(), jsii.String("ModuleDir"), nil)
+	cases := map[string]string{
+		"Directory": root,
+		"GoMod":     filepath.Join(root, "go.mod"),
+		"Relative":  relative,
+		"Default":   "",
+	}
+	fns := map[string]*golambda.GoFunction{}
+	for id, dir := range cases {
+		fns[id] = golambda.NewGoFunction(s, id, &golambda.GoFunctionProps{Entry: entry(t), ModuleDir: dir})
+	}
+	tmpl := cdktest.Synth(t, s)
+	keys := map[string]string{}
+	for id, fn := range fns {
+		props := tmpl.Resource(cdktest.LogicalID(s, fn.Function.Node().DefaultChild().(awscdk.CfnElement)))["Properties"].(map[string]any)
+		keys[id] = props["Code"].(map[string]any)["S3Key"].(string)
+	}
+	for id := range cases {
+		assert.Equal(t, keys["GoMod"], keys[id], "ModuleDir %q (%s)", cases[id], id)
+	}
+}
+
+func TestModuleDirMustHoldAGoMod(t *testing.T) {
+	root := cdktest.ModuleRoot()
+	for _, dir := range []string{root, filepath.Join(root, "go.mod")} {
+		assert.NoError(t, (&golambda.GoFunctionProps{Entry: "x", ModuleDir: dir}).Validate(), dir)
+	}
+	empty := t.TempDir()
+	err := (&golambda.GoFunctionProps{Entry: "x", ModuleDir: empty}).Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("golambda: ModuleDir %q holds no go.mod", empty))
 }

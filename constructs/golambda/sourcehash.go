@@ -1,7 +1,6 @@
 package golambda
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -83,33 +82,4 @@ func hashFile(h io.Writer, root, path string) error {
 	h.Write(data)
 	_, err = h.Write([]byte{0})
 	return err
-}
-
-func modulePathOf(goMod string) (string, error) {
-	f, err := os.Open(goMod)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`), nil
-		}
-	}
-	return "", errors.New("golambda: no module line in " + goMod)
-}
-
-// moduleRootOf finds the directory of the go.mod at or above dir.
-func moduleRootOf(dir string) (string, bool) {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }

@@ -123,8 +123,8 @@ func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any 
 	return r["Properties"].(map[string]any)
 }
 
-// SECURITY.md item 5: every client is a client-credentials-only client with a
-// secret and nothing a user-facing client would need.
+// Security property 5 (README): every client is a client-credentials-only
+// client with a secret and nothing a user-facing client would need.
 func TestClientsUseClientCredentialsOnly(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
 		require.Len(t, f.auth.Clients, 2)
@@ -147,8 +147,8 @@ func TestClientsUseClientCredentialsOnly(t *testing.T) {
 	})
 }
 
-// SECURITY.md items 2 and 6: each client holds exactly its declared custom
-// scopes, and no standard scope.
+// Security properties 2 and 6 (README): each client holds exactly its declared
+// custom scopes, and no standard scope.
 func TestClientsHoldExactlyTheirDeclaredScopes(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
 		for _, c := range f.auth.Clients {
@@ -182,8 +182,8 @@ func TestClientsDependOnTheirResourceServers(t *testing.T) {
 	}
 }
 
-// SECURITY.md item 7: access-token lifetime set explicitly, in minutes,
-// 60 by default.
+// Security property 7 (README): access-token lifetime set explicitly, in
+// minutes, 60 by default.
 func TestAccessTokenValidityIsExplicitMinutes(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
 		for _, c := range f.auth.Clients {
@@ -211,8 +211,8 @@ func TestResourceServersDeclareTheirScopes(t *testing.T) {
 	assert.Equal(t, map[string]any{"Ref": cdktest.LogicalID(f.stack, f.auth.UserPool.Node().DefaultChild().(awscdk.CfnElement))}, byID["weather-api"]["UserPoolId"])
 }
 
-// SECURITY.md item 9: nobody signs up, the password policy meets cdk-nag
-// COG1, and the pool survives a stack deletion unless it is disposable.
+// Security property 9 (README): nobody signs up, the password policy meets
+// cdk-nag COG1, and the pool survives a stack deletion unless it is disposable.
 func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
 		pools := f.template.Resources("AWS::Cognito::UserPool")
@@ -236,9 +236,10 @@ func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
 	})
 }
 
-// SECURITY.md item 8: the client secret is only ever written into a Secrets
-// Manager secret, as an Fn::GetAtt of the client's ClientSecret: not into an
-// output, a parameter or any other resource, and no custom resource reads it.
+// Security property 8 (README): the client secret is only ever written into a
+// Secrets Manager secret, as an Fn::GetAtt of the client's ClientSecret: not
+// into an output, a parameter or any other resource, and no custom resource
+// reads it.
 func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
 		const secretAttr = `"ClientSecret"`
