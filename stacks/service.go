@@ -12,13 +12,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ServiceOptions are the settings both stacks share for the weather-events
@@ -177,10 +176,10 @@ func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherS
 	})
 	// Exactly the calls weather.DynamoStore makes, on this table only.
 	table.Grant(fn.Role, *jsii.Strings(weather.DynamoActions...)...)
-	cdknag.NagSuppressions_AddResourceSuppressions(fn.Function, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("Serverless-LambdaDLQ"),
-		Reason: jsii.String("API Gateway invokes the function synchronously and gets its errors; a dead-letter queue only receives failed asynchronous invocations."),
-	}}, nil)
+	nagmeta.Suppress(fn.Function, false, nagmeta.Rule{
+		ID:     "Serverless-LambdaDLQ",
+		Reason: "API Gateway invokes the function synchronously and gets its errors; a dead-letter queue only receives failed asynchronous invocations.",
+	})
 	return weatherService{Table: table, Function: fn}
 }
 
@@ -216,12 +215,6 @@ func serveWeatherEvents(stack awscdk.Stack, auth *m2mauth.AuthServer, stageName 
 		CreateCloudWatchRole: opts.CreateAPIGatewayCloudWatchRole,
 		Disposable:           opts.Disposable,
 	})
-	addOutput(stack, stackoutputs.APIURL, "Invoke URL of the API", api.URL)
-	addOutput(stack, stackoutputs.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(api.AccessPolicy().JSON()))
+	api.AddOutputs()
 	return service, api
-}
-
-func addOutput(scope constructs.Construct, id, description string, value *string) {
-	out := awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
-	out.OverrideLogicalId(jsii.String(id))
 }

@@ -18,7 +18,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdklambdagoalpha/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/scopegate/scopegate/internal/nagmeta"
 )
 
 // Limits and defaults.
@@ -198,11 +199,11 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Environment:                  &env,
 		Bundling:                     bundling,
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		AppliesTo: &[]any{"Resource::*"},
-		Reason:    jsii.String("Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE) use Resource *: X-Ray supports no resource-level permissions for them."),
-	}}, jsii.Bool(true))
+	nagmeta.Suppress(role, true, nagmeta.Rule{
+		ID:        "AwsSolutions-IAM5",
+		AppliesTo: []string{"Resource::*"},
+		Reason:    "Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE) use Resource *: X-Ray supports no resource-level permissions for them.",
+	})
 	// The flags are the constants in BuildFlags, not input from anyone.
 	awscdk.Annotations_Of(node).AcknowledgeWarning(jsii.String("@aws-cdk/aws-lambda-go-alpha:goBuildFlagsSecurityWarning"),
 		jsii.String("golambda.BuildFlags are fixed in code"))
