@@ -57,7 +57,7 @@ func (s *Server) HandleEvent(ctx context.Context, event events.APIGatewayProxyRe
 			return errorEvent(http.StatusBadRequest, "invalid_body", "the body is marked base64 but is not valid base64"), nil
 		}
 	}
-	req, err := new(core.RequestAccessor).EventToRequestWithContext(ctx, event)
+	req, err := Request(ctx, event)
 	if err != nil {
 		return errorEvent(http.StatusBadRequest, "invalid_request", "the request could not be read"), nil
 	}
@@ -68,6 +68,37 @@ func (s *Server) HandleEvent(ctx context.Context, event events.APIGatewayProxyRe
 		return errorEvent(http.StatusInternalServerError, "internal_error", "the response could not be written"), nil
 	}
 	return resp, nil
+}
+
+type pathParametersKey struct{}
+
+// Request converts an API Gateway proxy event into the *http.Request the
+// handler serves, keeping the event's path parameters (as API Gateway
+// decoded them) beside its request context: the handler routes by those, the
+// fields it authorizes on, never by the URL the caller sent.
+func Request(ctx context.Context, event events.APIGatewayProxyRequest) (*http.Request, error) {
+	ctx = context.WithValue(ctx, pathParametersKey{}, event.PathParameters)
+	return new(core.RequestAccessor).EventToRequestWithContext(ctx, event)
+}
+
+// operation is the route API Gateway matched, as the request context and the
+// path parameters say: the method, and the resource path with each
+// parameter filled in ("/{id}" with id "abc" is "/abc"; "/{proxy+}" with
+// proxy "a/b" is "/a/b").
+func operation(r *http.Request) (method, path string, ok bool) {
+	rc, ok := core.GetAPIGatewayContextFromContext(r.Context())
+	if !ok {
+		return "", "", false
+	}
+	params, _ := r.Context().Value(pathParametersKey{}).(map[string]string)
+	segments := strings.Split(rc.ResourcePath, "/")
+	for i, seg := range segments {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"), "+")
+			segments[i] = params[name]
+		}
+	}
+	return rc.HTTPMethod, strings.Join(segments, "/"), true
 }
 
 func errorEvent(status int, code, message string) events.APIGatewayProxyResponse {
@@ -106,13 +137,18 @@ func clientID(r *http.Request) string {
 	return c.ClientID
 }
 
-// route dispatches by path and method. It is written out rather than left to
-// http.ServeMux so that every refusal, 404 and 405 included, is JSON.
+// route dispatches by the method and resource API Gateway matched and
+// authorized (see operation), not the URL. It is written out rather than
+// left to http.ServeMux so that every refusal, 404 and 405 included, is JSON.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
+	method, path, ok := operation(r)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no API Gateway request context", nil)
+		return
+	}
 	switch {
 	case path == "/":
-		switch r.Method {
+		switch method {
 		case http.MethodGet:
 			s.list(w, r)
 		case http.MethodPost:
@@ -121,7 +157,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET, POST")
 		}
 	case strings.Count(path, "/") == 1:
-		if r.Method != http.MethodDelete {
+		if method != http.MethodDelete {
 			methodNotAllowed(w, "DELETE")
 			return
 		}

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -82,12 +82,36 @@ func (r request) event() events.APIGatewayProxyRequest {
 	}
 	return events.APIGatewayProxyRequest{
 		HTTPMethod: r.method, Path: r.path, Resource: resource, Body: r.body, IsBase64Encoded: r.base64,
-		Headers: headers, QueryStringParameters: r.query,
+		Headers: headers, QueryStringParameters: r.query, PathParameters: pathParameters(resource, r.path),
 		RequestContext: events.APIGatewayProxyRequestContext{
 			RequestID: "req-123", HTTPMethod: r.method, ResourcePath: resource, Stage: "weather",
 			Authorizer: r.authorizer,
 		},
 	}
+}
+
+// pathParameters are the parameters API Gateway fills in when it matches
+// path against resource, decoded as it decodes them.
+func pathParameters(resource, path string) map[string]string {
+	params := map[string]string{}
+	rs, ps := strings.Split(resource, "/"), strings.Split(path, "/")
+	for i, seg := range rs {
+		if !strings.HasPrefix(seg, "{") || i >= len(ps) {
+			continue
+		}
+		value := ps[i]
+		if strings.HasSuffix(seg, "+}") {
+			value = strings.Join(ps[i:], "/")
+		}
+		if decoded, err := url.PathUnescape(value); err == nil {
+			value = decoded
+		}
+		params[strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"), "+")] = value
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	return params
 }
 
 type response struct {
@@ -101,7 +125,7 @@ type response struct {
 // the same event-to-request conversion the Lambda adapter does.
 func (h *harness) serve(t *testing.T, r request) response {
 	t.Helper()
-	req, err := new(core.RequestAccessor).EventToRequestWithContext(context.Background(), r.event())
+	req, err := api.Request(context.Background(), r.event())
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	h.server.Handler().ServeHTTP(rec, req)
@@ -148,6 +172,30 @@ func TestListIsEmptyAtFirst(t *testing.T) {
 	resp := newHarness(t).serve(t, request{method: "GET", path: "/", authorizer: claims("weather-api/get")})
 	assert.Equal(t, http.StatusOK, resp.status)
 	assert.Equal(t, map[string]any{"events": []any{}}, resp.body)
+}
+
+// The handler routes by what API Gateway matched and authorized (the request
+// context's method and resource, and the path parameters), so a URL that
+// says something else (a custom domain's base path, characters API Gateway
+// decodes) cannot send an authorized call to another route.
+func TestRoutesByTheMatchedResourceNotTheURL(t *testing.T) {
+	h := newHarness(t)
+	created := h.serve(t, request{method: "POST", path: "/", body: validBody, authorizer: claims("weather-api/post")})
+	require.Equal(t, http.StatusCreated, created.status, created.raw)
+	id := created.body["id"].(string)
+
+	listed := h.serve(t, request{method: "GET", path: "/v1/weather/" + id, resource: "/", authorizer: claims("weather-api/get")})
+	assert.Equal(t, http.StatusOK, listed.status, "GET on resource / lists, whatever the URL: %s", listed.raw)
+	assert.Contains(t, listed.body, "events")
+
+	ev := request{method: "DELETE", path: "/base/" + id, resource: "/{id}", authorizer: claims("weather-api/delete")}.event()
+	ev.PathParameters = map[string]string{"id": id}
+	req, err := api.Request(context.Background(), ev)
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.server.Handler().ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNoContent, rec.Code, "the id comes from pathParameters: %s", rec.Body.String())
+	assert.Empty(t, h.stored(t))
 }
 
 func TestCreateStoresTheEventAndRecordsTheClient(t *testing.T) {
