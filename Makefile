@@ -54,9 +54,10 @@ bin/scopegate: bin/scopegate.srcs $$(APP_SRCS) go.mod go.sum
 synth: node_modules/.package-lock.json bin/scopegate
 	$(CDK) synth --quiet --app bin/scopegate
 
-## test: check formatting and vet, then run every test
+## test: check formatting and vet, then run every test, the consumer example module's included
 test: lint node_modules/.package-lock.json
 	go test ./...
+	cd examples/consumer && go vet ./... && go test ./...
 
 ## lint: gofmt must have nothing to change, and go vet must be clean
 lint:

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scopegate/scopegate/budget"
+)
+
+func TestMain(m *testing.M) {
+	// The jsii client copies the environment when the CDK packages load, so
+	// close that first client (its Node.js process has not started) for the
+	// next one to see these.
+	os.Setenv("CDK_VALIDATION", "false")
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	jsii.Close()
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// The feature flags of this module's cdk.json, the recommended one for
+// consumers, so the test sees what `cdk synth` emits.
+func projectContext(t *testing.T) map[string]any {
+	data, err := os.ReadFile("cdk.json")
+	require.NoError(t, err)
+	var cfg struct {
+		Context map[string]any `json:"context"`
+	}
+	require.NoError(t, json.Unmarshal(data, &cfg))
+	cfg.Context["aws:cdk:bundling-stacks"] = []string{}
+	return cfg.Context
+}
+
+// A consumer's stack, built outside scopegate's own stacks: it synthesizes,
+// fits every limit, carries the outputs the verifier reads, and guards its
+// methods.
+func TestConsumerStack(t *testing.T) {
+	ctx := projectContext(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	s := NewOrdersStack(app, "Orders", dir)
+	require.NoError(t, budget.CheckDir(*app.Synth(nil).Directory(), budget.DefaultLimits(), nil))
+
+	template := assertions.Template_FromStack(s.Stack, nil)
+	outputs := *template.FindOutputs(jsii.String("*"), nil)
+	for _, key := range []string{"ApiUrl", "AccessPolicy", "AuthTokenUrl", "AuthClients"} {
+		assert.Contains(t, outputs, key)
+	}
+	methods := *template.FindResources(jsii.String("AWS::ApiGateway::Method"), nil)
+	require.Len(t, methods, 2)
+	for _, m := range methods {
+		p := (*m)["Properties"].(map[string]any)
+		assert.Equal(t, "COGNITO_USER_POOLS", p["AuthorizationType"])
+		assert.NotEmpty(t, p["AuthorizationScopes"])
+	}
+	assert.Equal(t, `{"routes":{"GET /orders":["orders/read"],"POST /orders":["orders/write"]}}`, s.API.AccessPolicy().JSON())
+}

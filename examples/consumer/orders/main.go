@@ -1,0 +1,40 @@
+// Command orders is the consumer's function: it re-checks each caller's
+// scopes against the route table its ScopedAPI handed over, then answers.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/scopegate/scopegate/lambda/routeauth"
+	"github.com/scopegate/scopegate/routetable"
+)
+
+func main() {
+	routes, err := routetable.Load()
+	if err != nil {
+		log.Fatal(err) // no table, no service: refuse to start
+	}
+	lambda.Start(func(_ context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		claims, err := routeauth.Authorize(routes, e.RequestContext)
+		if err != nil {
+			r := routeauth.Refuse(err)
+			return reply(r.Status, map[string]string{"error": r.Code}, r.Challenge), nil
+		}
+		return reply(http.StatusOK, map[string]string{"client": claims.ClientID, "route": e.RequestContext.HTTPMethod + " " + e.RequestContext.ResourcePath}, ""), nil
+	})
+}
+
+func reply(status int, body map[string]string, challenge string) events.APIGatewayProxyResponse {
+	data, _ := json.Marshal(body)
+	headers := map[string]string{"Content-Type": "application/json"}
+	if challenge != "" {
+		headers["WWW-Authenticate"] = challenge
+	}
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers, Body: string(data)}
+}
