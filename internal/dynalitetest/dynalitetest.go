@@ -85,6 +85,17 @@ func (s *Server) NewEventsTable(t testing.TB) string {
 	return name
 }
 
+// NewKeysTable creates an idempotency-keys table of its own for one test and
+// returns its name.
+func (s *Server) NewKeysTable(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("keys-%d", s.tables.Add(1))
+	if err := s.CreateTable(context.Background(), name, "key"); err != nil {
+		t.Fatalf("creating table %s: %v", name, err)
+	}
+	return name
+}
+
 // Stop ends the dynalite process; its in-memory data goes with it.
 func (s *Server) Stop() {
 	if s.cmd.Process != nil {
@@ -106,12 +117,18 @@ func (s *Server) Client() *dynamodb.Client {
 // CreateEventsTable creates an on-demand table keyed by the string "id", as
 // the weather-events stack does, and waits until it is active.
 func (s *Server) CreateEventsTable(ctx context.Context, name string) error {
+	return s.CreateTable(ctx, name, "id")
+}
+
+// CreateTable creates an on-demand table keyed by the string attribute key
+// and waits until it is active.
+func (s *Server) CreateTable(ctx context.Context, name, key string) error {
 	client := s.Client()
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
 	})
 	if err != nil {
 		return err

@@ -82,6 +82,11 @@ func Allows(r routetable.Route, c Claims) error {
 	if c.TokenUse != "access" {
 		return fmt.Errorf("%w (token_use %q)", ErrNotAccessToken, c.TokenUse)
 	}
+	if strings.TrimSpace(c.ClientID) == "" {
+		// A Cognito access token always names its client; without one there
+		// is nobody to record or hold to account.
+		return fmt.Errorf("%w: the access token names no client_id", ErrMalformedClaims)
+	}
 	if r.Opens(c.Scopes) {
 		return nil
 	}

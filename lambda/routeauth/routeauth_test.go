@@ -1,7 +1,9 @@
 package routeauth_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -32,8 +34,10 @@ func TestAuthorize(t *testing.T) {
 		{"token_use a number", map[string]any{"token_use": 1.0}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
 		{"client_id an object", map[string]any{"token_use": "access", "client_id": map[string]any{}}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
 		{"id token", map[string]any{"token_use": "id", "scope": "weather-api/post"}, routeauth.ErrNotAccessToken, http.StatusForbidden},
-		{"no scope", map[string]any{"token_use": "access"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
-		{"tab-separated near miss", map[string]any{"token_use": "access", "scope": "weather-api/pos\tweather-api/posts"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
+		{"no scope", map[string]any{"token_use": "access", "client_id": "abc"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
+		{"tab-separated near miss", map[string]any{"token_use": "access", "client_id": "abc", "scope": "weather-api/pos\tweather-api/posts"}, routeauth.ErrInsufficientScope, http.StatusForbidden},
+		{"no client_id", map[string]any{"token_use": "access", "scope": "weather-api/post"}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
+		{"blank client_id", map[string]any{"token_use": "access", "client_id": " ", "scope": "weather-api/post"}, routeauth.ErrMalformedClaims, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := routeauth.Authorize(table, rc(tc.claims))
@@ -43,4 +47,33 @@ func TestAuthorize(t *testing.T) {
 	}
 	_, err = routeauth.Authorize(table, events.APIGatewayProxyRequestContext{HTTPMethod: "GET", ResourcePath: "/"})
 	assert.ErrorIs(t, err, routeauth.ErrUnknownRoute, "a route the table does not know is refused before claims are read")
+}
+
+// Whatever the authorizer hands over, reading claims never panics, and claims
+// that pass carry an access token with a client.
+func FuzzClaims(f *testing.F) {
+	for _, seed := range []string{
+		`{"claims":{"token_use":"access","client_id":"abc","scope":"weather-api/get"}}`,
+		`{"claims":{"token_use":"id","scope":"weather-api/get"}}`,
+		`{"claims":null}`, `{"claims":[1,2]}`, `{"claims":{"client_id":{"a":1}}}`, `{}`,
+	} {
+		f.Add(seed)
+	}
+	table := routetable.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}
+	f.Fuzz(func(t *testing.T, authorizer string) {
+		var a map[string]any
+		if json.Unmarshal([]byte(authorizer), &a) != nil {
+			return
+		}
+		claims, err := routeauth.Authorize(table, events.APIGatewayProxyRequestContext{HTTPMethod: "GET", ResourcePath: "/", Authorizer: a})
+		if err != nil {
+			if s := routeauth.Refuse(err).Status; s != http.StatusUnauthorized && s != http.StatusForbidden {
+				t.Fatalf("refusal %d for %v", s, err)
+			}
+			return
+		}
+		if claims.TokenUse != "access" || strings.TrimSpace(claims.ClientID) == "" || !table[0].Opens(claims.Scopes) {
+			t.Fatalf("let through %+v", claims)
+		}
+	})
 }

@@ -1,24 +1,26 @@
 // Package api is the weather-events service's HTTP interface: a plain
-// net/http handler (tested with httptest) and the adapter that serves it to
-// API Gateway proxy events in Lambda.
+// net/http handler (tested with httptest) and the conversion that serves it
+// to API Gateway proxy events in Lambda.
 //
-// Routes: GET / lists events, POST / creates one, DELETE /{id} removes one.
-// Every request is re-authorized against the route table API Gateway was
-// configured from (see package routeauth) before it reaches a route.
+// Routes: GET / lists events, POST / creates one (idempotently with an
+// Idempotency-Key), GET /{id} reads one, DELETE /{id} removes one. Every
+// request is re-authorized against the route table API Gateway was
+// configured from (see package routeauth) before it reaches a route, and
+// every storage call has a deadline that leaves time to answer before the
+// invocation's own.
 package api
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
@@ -31,13 +33,32 @@ const (
 	MaxPageSize     = 100
 )
 
+// Storage deadlines.
+const (
+	// DefaultStorageTimeout bounds one storage call, retries included.
+	DefaultStorageTimeout = 2 * time.Second
+	// DefaultAnswerReserve is kept from the invocation's deadline to write
+	// the answer after a storage call gave up.
+	DefaultAnswerReserve = 300 * time.Millisecond
+	// RetryAfterSeconds is what a 503 tells the caller to wait.
+	RetryAfterSeconds = 1
+)
+
 // Server serves the weather-events API.
 type Server struct {
-	Store  weather.Store
+	Store weather.Store
+	// Keys records idempotency keys; without it, POST refuses an
+	// Idempotency-Key rather than pretend to honour it.
+	Keys   weather.Keys
 	Routes routetable.Table
 	Logger *slog.Logger
 	// Now is the clock; tests fix it.
 	Now func() time.Time
+	// StorageTimeout bounds each storage call. Default: DefaultStorageTimeout.
+	StorageTimeout time.Duration
+	// AnswerReserve is kept from the invocation's deadline to answer.
+	// Default: DefaultAnswerReserve.
+	AnswerReserve time.Duration
 }
 
 type claimsKey struct{}
@@ -52,69 +73,29 @@ func (s *Server) Handler() http.Handler {
 // Lambda would turn one into a 502 with no body, so every failure becomes a
 // JSON response instead.
 func (s *Server) HandleEvent(ctx context.Context, event events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	if event.IsBase64Encoded {
-		if _, err := base64.StdEncoding.DecodeString(event.Body); err != nil {
-			return errorEvent(http.StatusBadRequest, "invalid_body", "the body is marked base64 but is not valid base64"), nil
-		}
-	}
 	req, err := Request(ctx, event)
 	if err != nil {
-		return errorEvent(http.StatusBadRequest, "invalid_request", "the request could not be read"), nil
+		// Refused before the handler: log it the way logRequests would.
+		s.Logger.InfoContext(ctx, "request", "method", event.HTTPMethod, "status", http.StatusBadRequest,
+			"request_id", event.RequestContext.RequestID, "route", event.RequestContext.HTTPMethod+" "+event.RequestContext.ResourcePath,
+			"refused", err.Error())
+		body, _ := marshalError("invalid_request", err.Error(), nil)
+		return events.APIGatewayProxyResponse{
+			StatusCode:        http.StatusBadRequest,
+			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+			Body:              string(body),
+		}, nil
 	}
-	w := core.NewProxyResponseWriter()
+	w := newResponseWriter()
 	s.Handler().ServeHTTP(w, req)
-	resp, err := w.GetProxyResponse()
-	if err != nil {
-		return errorEvent(http.StatusInternalServerError, "internal_error", "the response could not be written"), nil
-	}
-	return resp, nil
-}
-
-type pathParametersKey struct{}
-
-// Request converts an API Gateway proxy event into the *http.Request the
-// handler serves, keeping the event's path parameters (as API Gateway
-// decoded them) beside its request context: the handler routes by those, the
-// fields it authorizes on, never by the URL the caller sent.
-func Request(ctx context.Context, event events.APIGatewayProxyRequest) (*http.Request, error) {
-	ctx = context.WithValue(ctx, pathParametersKey{}, event.PathParameters)
-	return new(core.RequestAccessor).EventToRequestWithContext(ctx, event)
-}
-
-// operation is the route API Gateway matched, as the request context and the
-// path parameters say: the method, and the resource path with each
-// parameter filled in ("/{id}" with id "abc" is "/abc"; "/{proxy+}" with
-// proxy "a/b" is "/a/b").
-func operation(r *http.Request) (method, path string, ok bool) {
-	rc, ok := core.GetAPIGatewayContextFromContext(r.Context())
-	if !ok {
-		return "", "", false
-	}
-	params, _ := r.Context().Value(pathParametersKey{}).(map[string]string)
-	segments := strings.Split(rc.ResourcePath, "/")
-	for i, seg := range segments {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"), "+")
-			segments[i] = params[name]
-		}
-	}
-	return rc.HTTPMethod, strings.Join(segments, "/"), true
-}
-
-func errorEvent(status int, code, message string) events.APIGatewayProxyResponse {
-	body, _ := marshalError(code, message, nil)
-	return events.APIGatewayProxyResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(body),
-	}
+	return w.event(), nil
 }
 
 // authorize re-checks the caller's claims against the route API Gateway
 // matched, and refuses with RFC 6750 errors.
 func (s *Server) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc, ok := core.GetAPIGatewayContextFromContext(r.Context())
+		rc, ok := apiGatewayContext(r)
 		if !ok {
 			refusal := routeauth.Refuse(routeauth.ErrNoClaims)
 			w.Header().Set("WWW-Authenticate", refusal.Challenge)
@@ -137,6 +118,25 @@ func clientID(r *http.Request) string {
 	return c.ClientID
 }
 
+// storage is the context of one storage call: at most StorageTimeout, and
+// ending AnswerReserve before the invocation's deadline, so that the
+// function always answers (a 503) before Lambda stops it.
+func (s *Server) storage(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout, reserve := s.StorageTimeout, s.AnswerReserve
+	if timeout == 0 {
+		timeout = DefaultStorageTimeout
+	}
+	if reserve == 0 {
+		reserve = DefaultAnswerReserve
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline) - reserve; left < timeout {
+			timeout = left
+		}
+	}
+	return context.WithTimeout(ctx, max(timeout, 0))
+}
+
 // route dispatches by the method and resource API Gateway matched and
 // authorized (see operation), not the URL. It is written out rather than
 // left to http.ServeMux so that every refusal, 404 and 405 included, is JSON.
@@ -157,11 +157,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET, POST")
 		}
 	case strings.Count(path, "/") == 1:
-		if method != http.MethodDelete {
-			methodNotAllowed(w, "DELETE")
-			return
+		id := strings.TrimPrefix(path, "/")
+		switch method {
+		case http.MethodGet:
+			s.get(w, r, id)
+		case http.MethodDelete:
+			s.delete(w, r, id)
+		default:
+			methodNotAllowed(w, "GET, DELETE")
 		}
-		s.delete(w, r, strings.TrimPrefix(path, "/"))
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such resource", nil)
 	}
@@ -183,13 +187,15 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := s.Store.List(r.Context(), limit, q.Get("cursor"))
+	ctx, cancel := s.storage(r.Context())
+	defer cancel()
+	page, err := s.Store.List(ctx, limit, q.Get("cursor"))
 	if errors.Is(err, weather.ErrBadCursor) {
 		writeError(w, http.StatusBadRequest, "invalid_query", "cursor is not one this service issued", nil)
 		return
 	}
 	if err != nil {
-		s.storeFailed(w, r, err)
+		s.storeFailed(w, r, err, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, listResponse{Events: page.Events, Next: page.Next})
@@ -200,28 +206,23 @@ type listResponse struct {
 	Next   string          `json:"next,omitempty"`
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	in, status, err := decodeNewEvent(w, r)
+func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
+	if !weather.ValidID(id) {
+		writeError(w, http.StatusNotFound, "not_found", "no event with that id", nil)
+		return
+	}
+	ctx, cancel := s.storage(r.Context())
+	defer cancel()
+	e, err := s.Store.Get(ctx, id)
+	if errors.Is(err, weather.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no event with that id", nil)
+		return
+	}
 	if err != nil {
-		writeError(w, status, "invalid_body", err.Error(), nil)
+		s.storeFailed(w, r, err, "")
 		return
 	}
-	if err := in.Validate(); err != nil {
-		var verr *weather.ValidationError
-		errors.As(err, &verr)
-		writeError(w, http.StatusBadRequest, "invalid_event", "the event is not valid", verr.Fields)
-		return
-	}
-	e := weather.Event{
-		ID: weather.NewID(), Name: in.Name, DateStart: in.DateStart, DateEnd: in.DateEnd,
-		CreatedBy: clientID(r), CreatedAt: s.Now().UTC(),
-	}
-	if err := s.Store.Create(r.Context(), e); err != nil {
-		s.storeFailed(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/"+e.ID)
-	writeJSON(w, http.StatusCreated, e)
+	writeJSON(w, http.StatusOK, e)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
@@ -229,19 +230,48 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusNotFound, "not_found", "no event with that id", nil)
 		return
 	}
-	err := s.Store.Delete(r.Context(), id)
+	ctx, cancel := s.storage(r.Context())
+	defer cancel()
+	err := s.Store.Delete(ctx, id)
 	if errors.Is(err, weather.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no event with that id", nil)
 		return
 	}
 	if err != nil {
-		s.storeFailed(w, r, err)
+		s.storeFailed(w, r, err, "")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
-	s.Logger.ErrorContext(r.Context(), "store failed", "error", err.Error())
+// location is where a new event can be read: the request's path as API
+// Gateway saw it (stage, or a custom domain's base path, included) plus the
+// id.
+func location(r *http.Request, id string) string {
+	rc, _ := apiGatewayContext(r)
+	base := rc.Path
+	if base == "" && rc.Stage != "" {
+		base = "/" + rc.Stage + "/"
+	}
+	if base == "" {
+		base = "/"
+	}
+	return path.Join(base, id)
+}
+
+// storeFailed answers a storage failure: 503 with Retry-After when the store
+// is slow, down or throttling, 500 otherwise. note adds what the caller
+// needs to know (a write whose outcome is unknown).
+func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error, note string) {
+	s.Logger.ErrorContext(r.Context(), "store failed", "error", err.Error(), "unavailable", weather.Unavailable(err))
+	if weather.Unavailable(err) {
+		message := "the event store did not answer in time; retry later"
+		if note != "" {
+			message += ": " + note
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		writeError(w, http.StatusServiceUnavailable, "storage_unavailable", message, nil)
+		return
+	}
 	writeError(w, http.StatusInternalServerError, "internal_error", "the event store failed", nil)
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
-
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 )
@@ -37,6 +35,17 @@ func (m *memoryStore) List(_ context.Context, limit int, _ string) (weather.Page
 	return weather.Page{Events: m.events[:min(limit, len(m.events))]}, nil
 }
 
+func (m *memoryStore) Get(_ context.Context, id string) (weather.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.events {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return weather.Event{}, weather.ErrNotFound
+}
+
 func (m *memoryStore) Delete(context.Context, string) error { return nil }
 
 func benchServer() *api.Server {
@@ -48,7 +57,7 @@ func benchServer() *api.Server {
 }
 
 func benchRequest(b *testing.B, r request) *http.Request {
-	req, err := new(core.RequestAccessor).EventToRequestWithContext(context.Background(), r.event())
+	req, err := api.Request(context.Background(), r.event())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scopegate/scopegate/lambda/routeauth"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
@@ -39,13 +39,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			"status", rec.status,
 			"latency_ms", float64(s.Now().Sub(start).Microseconds()) / 1000,
 		}
-		if rc, ok := core.GetAPIGatewayContextFromContext(r.Context()); ok {
+		if rc, ok := apiGatewayContext(r); ok {
 			attrs = append(attrs, "request_id", rc.RequestID, "route", rc.HTTPMethod+" "+rc.ResourcePath)
 			if claims, err := routeauth.ClaimsFromAuthorizer(rc.Authorizer); err == nil {
 				attrs = append(attrs, "client_id", claims.ClientID)
 			}
 		}
-		if lc, ok := core.GetRuntimeContextFromContext(r.Context()); ok && lc != nil {
+		if lc, ok := lambdacontext.FromContext(r.Context()); ok && lc != nil {
 			attrs = append(attrs, "lambda_request_id", lc.AwsRequestID)
 		}
 		s.Logger.InfoContext(r.Context(), "request", attrs...)

@@ -16,6 +16,7 @@ import (
 // Store keeps weather events.
 type Store interface {
 	Create(ctx context.Context, e Event) error
+	Get(ctx context.Context, id string) (Event, error)
 	List(ctx context.Context, limit int, cursor string) (Page, error)
 	Delete(ctx context.Context, id string) error
 }
@@ -34,13 +35,14 @@ var (
 )
 
 // DynamoActions are the IAM actions DynamoStore needs, and all the function's
-// role is granted on its table.
-var DynamoActions = []string{"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"}
+// role is granted on its events table.
+var DynamoActions = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DeleteItem"}
 
-// DynamoAPI is the part of the DynamoDB client the store uses, matching
-// DynamoActions.
+// DynamoAPI is the part of the DynamoDB client the stores use, matching
+// DynamoActions and KeyActions.
 type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
@@ -64,6 +66,23 @@ func (s *DynamoStore) Create(ctx context.Context, e Event) error {
 		return ErrExists
 	}
 	return err
+}
+
+// Get returns the event with the given id, or ErrNotFound. It reads
+// consistently: a retried create must see the event its first attempt wrote.
+func (s *DynamoStore) Get(ctx context.Context, id string) (Event, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	if len(out.Item) == 0 {
+		return Event{}, ErrNotFound
+	}
+	return fromItem(out.Item)
 }
 
 // List returns up to limit events after cursor, an opaque token from a
