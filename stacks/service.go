@@ -132,6 +132,7 @@ func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProp
 // weatherService is the events table and the function that serves it.
 type weatherService struct {
 	Table    awsdynamodb.Table
+	Keys     awsdynamodb.Table
 	Function *golambda.GoFunction
 }
 
@@ -165,22 +166,39 @@ func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherS
 		DeletionProtection: jsii.Bool(!opts.Disposable),
 		RemovalPolicy:      removal,
 	})
+	// Idempotency keys of POST, deleted by DynamoDB once expired. Losing them
+	// only lets an old retry create a second event, so no recovery backups.
+	keys := awsdynamodb.NewTable(scope, jsii.String("IdempotencyKeys"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("key"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(weather.TTLAttribute),
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	nagmeta.Suppress(keys, false, nagmeta.Rule{
+		ID:     "AwsSolutions-DDB3",
+		Reason: "The table only holds idempotency keys that expire after 24 hours; restoring them from a backup would bring back keys that should be gone.",
+	})
 	root := repoRoot()
 	fn := golambda.NewGoFunction(scope, "Service", &golambda.GoFunctionProps{
-		Entry:               filepath.Join(root, "lambda", "weatherevents"),
-		ModuleDir:           root,
-		Description:         "weather-events service behind the scoped API",
-		Environment:         map[string]string{"TABLE_NAME": *table.TableName()},
+		Entry:       filepath.Join(root, "lambda", "weatherevents"),
+		ModuleDir:   root,
+		Description: "weather-events service behind the scoped API",
+		Environment: map[string]string{
+			"TABLE_NAME":             *table.TableName(),
+			"IDEMPOTENCY_TABLE_NAME": *keys.TableName(),
+		},
 		ReservedConcurrency: opts.ReservedConcurrency,
 		Disposable:          opts.Disposable,
 	})
-	// Exactly the calls weather.DynamoStore makes, on this table only.
+	// Exactly the calls weather.DynamoStore and weather.DynamoKeys make, each
+	// on its own table only.
 	table.Grant(fn.Role, *jsii.Strings(weather.DynamoActions...)...)
+	keys.Grant(fn.Role, *jsii.Strings(weather.KeyActions...)...)
 	nagmeta.Suppress(fn.Function, false, nagmeta.Rule{
 		ID:     "Serverless-LambdaDLQ",
 		Reason: "API Gateway invokes the function synchronously and gets its errors; a dead-letter queue only receives failed asynchronous invocations.",
 	})
-	return weatherService{Table: table, Function: fn}
+	return weatherService{Table: table, Keys: keys, Function: fn}
 }
 
 // eventSchema is the body API Gateway accepts for POST /; the function checks

@@ -72,6 +72,7 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
 		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
 		{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},
+		{Method: "GET", Path: "/{id}", Scopes: []m2mauth.Scope{scopes.Get}},
 		{Method: "DELETE", Path: "/{id}", Scopes: []m2mauth.Scope{scopes.Delete}},
 	})
 	return &WeatherEventsStack{Stack: stack, Auth: auth, Scopes: scopes, API: api, Service: service}

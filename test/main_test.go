@@ -39,7 +39,7 @@ type configuration struct {
 }
 
 var weatherRoutes = map[string][]string{
-	"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "DELETE /{id}": {"weather-api/delete"},
+	"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "GET /{id}": {"weather-api/get"}, "DELETE /{id}": {"weather-api/delete"},
 }
 
 var proxyRoutes = map[string][]string{"ANY /": {"default/default"}, "ANY /{proxy+}": {"default/default"}}

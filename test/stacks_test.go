@@ -51,11 +51,11 @@ func TestWeatherEventsStageIsWeather(t *testing.T) {
 // scope"); with more clients, each gets what its scopes open.
 func TestAccessPolicyOutput(t *testing.T) {
 	for name, want := range map[string]map[string]map[string]bool{
-		"WeatherEvents": {stacks.ServiceClientName: {"GET /": true, "POST /": true, "DELETE /{id}": false}},
+		"WeatherEvents": {stacks.ServiceClientName: {"GET /": true, "POST /": true, "GET /{id}": true, "DELETE /{id}": false}},
 		"WeatherEventsClients": {
-			stacks.ServiceClientName: {"GET /": true, "POST /": true, "DELETE /{id}": false},
-			"reporting":              {"GET /": true, "POST /": false, "DELETE /{id}": false},
-			"janitor":                {"GET /": true, "POST /": false, "DELETE /{id}": true},
+			stacks.ServiceClientName: {"GET /": true, "POST /": true, "GET /{id}": true, "DELETE /{id}": false},
+			"reporting":              {"GET /": true, "POST /": false, "GET /{id}": true, "DELETE /{id}": false},
+			"janitor":                {"GET /": true, "POST /": false, "GET /{id}": true, "DELETE /{id}": true},
 		},
 		"ThirdPartyProxy": {stacks.ThirdPartyClientName: {"ANY /": true, "ANY /{proxy+}": true}},
 	} {
@@ -149,29 +149,40 @@ func TestThirdPartyProxyCustomDomain(t *testing.T) {
 }
 
 // The events table: on demand, point-in-time recovery, kept on delete; the
-// function may call exactly the store's three actions on it and nothing else.
-func TestEventsTableAndItsGrant(t *testing.T) {
+// idempotency-keys table: on demand, TTL on expiresAt. The function may call
+// exactly the store's actions on the first and the keys' on the second, and
+// nothing else.
+func TestTablesAndTheirGrants(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
-		table := onlyResource(t, c.template, "AWS::DynamoDB::Table")
-		assert.Equal(t, "PAY_PER_REQUEST", table.Properties["BillingMode"])
-		assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, table.Properties["PointInTimeRecoverySpecification"])
-		assert.Equal(t, true, table.Properties["DeletionProtectionEnabled"])
-		assert.Equal(t, "Retain", table.Raw["DeletionPolicy"])
+		tables := map[string]cdktest.Resource{}
+		for _, r := range c.template.Resources("AWS::DynamoDB::Table") {
+			tables[r.Properties["KeySchema"].([]any)[0].(map[string]any)["AttributeName"].(string)] = r
+		}
+		require.Len(t, tables, 2)
+		events, keys := tables["id"], tables["key"]
+		assert.Equal(t, "PAY_PER_REQUEST", events.Properties["BillingMode"])
+		assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, events.Properties["PointInTimeRecoverySpecification"])
+		assert.Equal(t, true, events.Properties["DeletionProtectionEnabled"])
+		assert.Equal(t, "Retain", events.Raw["DeletionPolicy"])
+		assert.Equal(t, "PAY_PER_REQUEST", keys.Properties["BillingMode"])
+		assert.Equal(t, map[string]any{"AttributeName": "expiresAt", "Enabled": true}, keys.Properties["TimeToLiveSpecification"])
 
-		var dynamo []map[string]any
+		grants := map[string][]string{}
 		for _, policy := range c.template.Resources("AWS::IAM::Policy") {
 			for _, st := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-				if actions := asStrings(st.(map[string]any)["Action"]); len(actions) > 0 && actions[0][:9] == "dynamodb:" {
-					dynamo = append(dynamo, st.(map[string]any))
+				if actions := asStrings(st.(map[string]any)["Action"]); len(actions) > 0 && strings.HasPrefix(actions[0], "dynamodb:") {
+					resource := st.(map[string]any)["Resource"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+					grants[resource] = append(grants[resource], actions...)
 				}
 			}
 		}
-		require.Len(t, dynamo, 1)
-		assert.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"}, asStrings(dynamo[0]["Action"]))
-		assert.Equal(t, map[string]any{"Fn::GetAtt": []any{table.LogicalID, "Arn"}}, dynamo[0]["Resource"])
+		require.Len(t, grants, 2)
+		assert.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DeleteItem"}, grants[events.LogicalID])
+		assert.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:GetItem"}, grants[keys.LogicalID])
 
 		env := c.template.Resource(c.logicalID(c.function.Function))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
-		assert.Equal(t, map[string]any{"Ref": table.LogicalID}, env["TABLE_NAME"])
+		assert.Equal(t, map[string]any{"Ref": events.LogicalID}, env["TABLE_NAME"])
+		assert.Equal(t, map[string]any{"Ref": keys.LogicalID}, env["IDEMPOTENCY_TABLE_NAME"])
 		assert.Regexp(t, `^/opt/scopegate/routes-[0-9a-f]{16}\.json$`, env[routetable.FileEnvVar])
 	})
 }
