@@ -50,6 +50,27 @@ bin/scopegate: bin/scopegate.srcs $$(APP_SRCS) go.mod go.sum
 	go build -o $@ .
 	@touch $@
 
+# bin/verify, the post-deploy verifier, is built the same way from the files
+# ./cmd/verify imports. Users run the binary, not go run ./cmd/verify: go run
+# reports any non-zero exit status of the program as 1, and the verifier's 2
+# ("cannot verify") must stay distinct from its 1 ("mismatch").
+VERIFY_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/verify
+VERIFY_SRCS = $(eval VERIFY_SRCS := $$(shell $$(VERIFY_LIST)))$(VERIFY_SRCS)
+
+bin/verify.srcs: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(VERIFY_SRCS) go.mod go.sum > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+bin/verify: bin/verify.srcs $$(VERIFY_SRCS) go.mod go.sum
+	go build -o $@ ./cmd/verify
+	@touch $@
+
+.PHONY: verify
+## verify: build bin/verify when a source changed and check the deployed stack STACK (default WeatherEvents); make exits 2 on any failure, so scripts that need 0/1/2 run bin/verify itself
+verify: bin/verify
+	bin/verify -stack $(or $(STACK),WeatherEvents)
+
 ## synth: install the pinned CDK CLI when needed, build bin/scopegate when a source changed, and synthesize every stack into cdk.out
 synth: node_modules/.package-lock.json bin/scopegate
 	$(CDK) synth --quiet --app bin/scopegate

@@ -1,10 +1,15 @@
 // Command verify checks a deployed scopegate stack against its own promises:
 //
-//	go run ./cmd/verify -stack WeatherEvents [-json]
+//	make bin/verify && bin/verify -stack WeatherEvents [-json]
 //
 // Credentials and region come from the usual AWS environment (variables,
 // profile, SSO). It exits 0 when every outcome matches the stack's
-// AccessPolicy output, 1 on any mismatch, 2 when it cannot verify.
+// AccessPolicy output, 1 on any mismatch, 2 when it cannot verify (a bad
+// flag, unreadable outputs or secrets, a URL that is not https).
+//
+// Run the built binary, not "go run ./cmd/verify": go run reports any
+// non-zero exit status of the program as its own exit status 1, so "cannot
+// verify" would look like "found a mismatch".
 package main
 
 import (

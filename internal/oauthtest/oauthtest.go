@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -46,6 +47,7 @@ type TokenServer struct {
 	throttled atomic.Bool
 	mu        sync.Mutex
 	grants    map[string]Grant
+	held      chan struct{} // while non-nil, token answers wait for it to close
 }
 
 // NewTokenServer starts a token endpoint for clients (by client id).
@@ -64,6 +66,26 @@ func (s *TokenServer) Requests() int64 { return s.requests.Load() }
 // Throttle makes the endpoint answer 429 until called with false.
 func (s *TokenServer) Throttle(on bool) { s.throttled.Store(on) }
 
+// Hold makes the endpoint keep every token request (counted at once) waiting,
+// as a slow endpoint would, until release is called or the client gives up.
+func (s *TokenServer) Hold() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.held = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.held == gate {
+				s.held = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
 // Lookup returns the grant behind an access token.
 func (s *TokenServer) Lookup(token string) (Grant, bool) {
 	s.mu.Lock()
@@ -81,6 +103,16 @@ func (s *TokenServer) Revoke(token string) {
 
 func (s *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	s.mu.Lock()
+	gate := s.held
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if r.URL.Path != "/oauth2/token" || r.Method != http.MethodPost {
 		http.NotFound(w, r)
 		return
@@ -144,7 +176,19 @@ func newToken() string {
 // token carries none of the route's scopes, 200 otherwise.
 type API struct {
 	*httptest.Server
-	calls atomic.Int64
+	calls    atomic.Int64
+	mu       sync.Mutex
+	received []Request
+}
+
+// Request is what the API saw of one request.
+type Request struct {
+	Method, Path string
+	// IdempotencyKey is the Idempotency-Key header as sent, "" without one.
+	IdempotencyKey string
+	// Body is the request body as received.
+	Body   string
+	Status int
 }
 
 // NewAPI starts an API for the table, trusting tokens from tokens. Open
@@ -154,27 +198,44 @@ func NewAPI(table routetable.Table, tokens *TokenServer, open ...string) *API {
 	a := &API{}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.calls.Add(1)
-		route, ok := match(table, r.Method, r.URL.Path)
-		if !ok {
-			http.Error(w, `{"message":"Missing Authentication Token"}`, http.StatusForbidden)
-			return
-		}
-		token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		grant, valid := tokens.Lookup(token)
-		if !found || !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
-			return
-		}
-		if !route.Opens(grant.Scopes) && !slices.Contains(open, route.Key()) {
-			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
-			http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"ok":true}`))
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		status := a.answer(w, r, table, tokens, open)
+		a.mu.Lock()
+		a.received = append(a.received, Request{Method: r.Method, Path: r.URL.Path,
+			IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), Status: status})
+		a.mu.Unlock()
 	}))
 	return a
+}
+
+func (a *API) answer(w http.ResponseWriter, r *http.Request, table routetable.Table, tokens *TokenServer, open []string) int {
+	route, ok := match(table, r.Method, r.URL.Path)
+	if !ok {
+		http.Error(w, `{"message":"Missing Authentication Token"}`, http.StatusForbidden)
+		return http.StatusForbidden
+	}
+	token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	grant, valid := tokens.Lookup(token)
+	if !found || !valid {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+		return http.StatusUnauthorized
+	}
+	if !route.Opens(grant.Scopes) && !slices.Contains(open, route.Key()) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+		http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
+		return http.StatusForbidden
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"ok":true}`))
+	return http.StatusOK
+}
+
+// Received lists the requests the API has answered, in order.
+func (a *API) Received() []Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.received)
 }
 
 // Calls counts requests to the API.

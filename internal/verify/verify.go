@@ -4,6 +4,10 @@
 // every token, and compares each outcome with the stack's AccessPolicy output
 // (each route's scopes) and its clients output (each client's scopes).
 //
+// It sends secrets and tokens only over https: an ApiUrl output or a secret's
+// token_url that is plain http (other than to a loopback host, for tests)
+// stops the run before any request.
+//
 // It does not change data: it sends POST with an empty JSON object (refused
 // by the API's body validation once authorized) and DELETE for an id that
 // cannot exist. It never prints a secret or a token.
@@ -124,6 +128,9 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	if apiURL == "" {
 		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
 	}
+	if err := m2mclient.CheckAPIURL(apiURL); err != nil {
+		return nil, fmt.Errorf("verify: stack %s: %s output %w", stack, stackoutputs.APIURL, err)
+	}
 	prefix := v.AuthPrefix
 	if prefix == "" {
 		prefix = stackoutputs.DefaultAuthPrefix
@@ -147,6 +154,11 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 		creds, err := v.credentials(ctx, client.SecretArn)
 		if err != nil {
 			return nil, fmt.Errorf("verify: client %q: %w", client.Name, err)
+		}
+		// Refused before the first token request, as "cannot verify": a
+		// refusal per row would read as a token the endpoint refused.
+		if err := m2mclient.CheckTokenURL(creds.TokenURL); err != nil {
+			return nil, fmt.Errorf("verify: client %q: token_url of secret %s %w", client.Name, client.SecretArn, err)
 		}
 		for _, c := range tokenCases(policy, client.Scopes) {
 			row := v.check(ctx, client.Name, creds, c, policy, apiURL, report.Routes)
@@ -203,7 +215,7 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 		row.Token, row.TokenError = expectRefused, err.Error()
 		return row
 	}
-	token, err := transport.Token()
+	token, err := transport.TokenContext(ctx)
 	if err != nil {
 		row.Token, row.TokenError = expectRefused, err.Error()
 		return row

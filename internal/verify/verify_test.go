@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -213,4 +215,45 @@ func TestCannotVerifyWithoutTheStackOutputs(t *testing.T) {
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, "is not client credentials JSON")
 	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+// Neither the client secret nor a bearer token is sent over plain http,
+// except to a loopback host (every other test here): the run stops, as
+// "cannot verify", before any request.
+func TestRefusesPlainTextURLs(t *testing.T) {
+	d := deploy(t, promisedClients)
+	d.cf.outputs[stackoutputs.APIURL] = "http://abc123.execute-api.eu-west-1.amazonaws.com/weather/"
+	_, err := d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.EqualError(t, err, `verify: stack WeatherEvents: ApiUrl output "http://abc123.execute-api.eu-west-1.amazonaws.com/weather" is not https: the bearer token would cross the network in clear text (plain http is allowed only to a loopback host: 127.0.0.0/8, ::1 or localhost)`)
+
+	d = deploy(t, promisedClients)
+	arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor"
+	d.verifier.SecretsManager = &fakeSecretsManager{secrets: map[string]string{
+		arn: `{"client_id":"janitor-id","client_secret":"janitor-s3cret","token_url":"http://auth.example.com/oauth2/token"}`,
+	}}
+	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
+	assert.EqualError(t, err, `verify: client "janitor": token_url of secret `+arn+` "http://auth.example.com/oauth2/token" is not https: the client secret would cross the network in clear text (plain http is allowed only to a loopback host: 127.0.0.0/8, ::1 or localhost)`)
+	assert.EqualValues(t, 0, d.tokens.Requests())
+	assert.EqualValues(t, 0, d.api.Calls())
+}
+
+// toLocal plays the network: https://api.example.test reaches the local API.
+type toLocal struct{ api string }
+
+func (l toLocal) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == "api.example.test" {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(l.api, "http://")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestAcceptsAnHTTPSAPIURL(t *testing.T) {
+	d := deploy(t, promisedClients)
+	d.cf.outputs[stackoutputs.APIURL] = "https://api.example.test/"
+	d.verifier.HTTP = toLocal{api: d.api.URL}
+	report, err := d.verifier.Run(context.Background(), "WeatherEvents")
+	require.NoError(t, err)
+	assert.Zero(t, report.Mismatches)
+	assert.Positive(t, d.api.Calls())
 }
