@@ -325,3 +325,23 @@ func TestNoTokenRequestForACancelledCall(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.EqualValues(t, 0, tokens.Requests())
 }
+
+// A redirect to another host is not followed, so the bearer token never
+// reaches it.
+func TestDoesNotCarryTheTokenToAnotherHost(t *testing.T) {
+	tokens, _ := servers(t)
+	var leaked []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = append(leaked, r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/collect", http.StatusFound)
+	}))
+	t.Cleanup(redirecting.Close)
+	c, err := m2mclient.New(context.Background(), config(tokens))
+	require.NoError(t, err)
+	_, err = c.Get(redirecting.URL + "/")
+	assert.ErrorContains(t, err, "refusing to follow a redirect from "+strings.TrimPrefix(redirecting.URL, "http://"))
+	assert.Empty(t, leaked, "the other host received a request")
+}

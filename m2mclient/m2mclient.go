@@ -78,7 +78,20 @@ func New(ctx context.Context, cfg Config) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: t, CheckRedirect: sameHostRedirect}, nil
+}
+
+// sameHostRedirect follows redirects only within the host the request was
+// sent to: the Transport adds the bearer token to every request it sends,
+// and a token for this API must not reach another host.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("m2mclient: stopped after 10 redirects")
+	}
+	if origin := via[0].URL; req.URL.Host != origin.Host {
+		return fmt.Errorf("m2mclient: refusing to follow a redirect from %s to %s: the bearer token belongs to %s", origin.Host, req.URL.Host, origin.Host)
+	}
+	return nil
 }
 
 // NewTransport returns the RoundTripper behind New, for callers who compose
