@@ -104,3 +104,8 @@ nag: node_modules/.package-lock.json bin/scopegate
 ## bench-scale: only the bench's scale section: synth time and template sizes for many clients and routes (SCALE_RUNS=n, default 3)
 bench-scale: node_modules/.package-lock.json
 	go run ./bench -only scale $(if $(SCALE_RUNS),-scale-runs $(SCALE_RUNS))
+
+.PHONY: bench-function
+## bench-function: only the bench's function section: the built weather-events bootstrap behind a local Lambda Runtime API against dynalite (latency, 503s when storage hangs or is down, cold start) and its arm64 size
+bench-function: node_modules/.package-lock.json
+	go run ./bench -only function

@@ -4,6 +4,7 @@
 //
 //	go run ./bench [-runs 5] [-previous old-handler-bench.txt] [-scale-runs 3]
 //	go run ./bench -only scale [-scale-runs 3] [-scale-max 100]   (make bench-scale)
+//	go run ./bench -only function [-function-limit 10m]           (make bench-function)
 package main
 
 import (
@@ -26,7 +27,7 @@ var (
 	runs     = flag.Int("runs", 5, "timed runs per synth figure (after one warm-up)")
 	previous = flag.String("previous", "", "a previous handler benchmark output to compare with benchstat")
 	outDir   = flag.String("out", "bench/out", "where raw outputs go")
-	only     = flag.String("only", "", `run one section only: "scale" (default: every section)`)
+	only     = flag.String("only", "", `run one section only: "scale" or "function" (default: every section)`)
 )
 
 type row struct{ what, value, how string }
@@ -44,12 +45,14 @@ func main() {
 	results := "results.md"
 	switch *only {
 	case "":
-		rows = append(coreRows(), scaleRows()...)
+		rows = append(append(coreRows(), scaleRows()...), functionRows()...)
 	case "scale":
 		// Its own file, so a scale-only run leaves the full table alone.
 		rows, results = scaleRows(), "results-scale.md"
+	case "function":
+		rows, results = functionRows(), "results-function.md"
 	default:
-		fail(fmt.Sprintf("-only %q: the only section that runs alone is scale", *only))
+		fail(fmt.Sprintf("-only %q: the sections that run alone are scale and function", *only))
 	}
 
 	var table bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -77,6 +78,13 @@ func lambdaAWSConfig() (aws.Config, error) {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.MaxBackoff = 100 * time.Millisecond
+				// Full jitter: the SDK's exponential backoff gives a cap under
+				// one second as a fixed delay, and every copy of the function
+				// would then retry in step when the table comes back.
+				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+					ceiling := min(25*time.Millisecond<<attempt, 100*time.Millisecond)
+					return rand.N(ceiling), nil
+				})
 			})
 		},
 	}

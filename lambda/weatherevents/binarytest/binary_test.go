@@ -127,22 +127,30 @@ func (f *function) stored(t *testing.T) int {
 }
 
 // requestLines checks that every line the function wrote to stdout is JSON
-// and that there is one request line per invocation.
+// and that there is one request line per invocation. A line can reach the
+// pipe after its invocation's answer, so it waits a little for the last.
 func (f *function) requestLines(t *testing.T) {
 	t.Helper()
-	requests := 0
-	for _, line := range f.Output() {
-		text, ok := strings.CutPrefix(line, "stdout: ")
-		if !ok {
-			continue
+	count := func() int {
+		requests := 0
+		for _, line := range f.Output() {
+			text, ok := strings.CutPrefix(line, "stdout: ")
+			if !ok {
+				continue
+			}
+			var entry map[string]any
+			require.NoError(t, json.Unmarshal([]byte(text), &entry), "a log line that is not JSON: %q", text)
+			if entry["msg"] == "request" {
+				requests++
+			}
 		}
-		var entry map[string]any
-		require.NoError(t, json.Unmarshal([]byte(text), &entry), "a log line that is not JSON: %q", text)
-		if entry["msg"] == "request" {
-			requests++
-		}
+		return requests
 	}
-	assert.Equal(t, f.invocations, requests, "one JSON request line per invocation")
+	deadline := time.Now().Add(2 * time.Second)
+	for count() < f.invocations && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Equal(t, f.invocations, count(), "one JSON request line per invocation")
 }
 
 // The built binary serves the API against dynalite, and a POST retried with
