@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -14,10 +13,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/scopegate/scopegate/lambda/awsenv"
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 	"github.com/scopegate/scopegate/routetable"
@@ -59,54 +57,6 @@ func (l logLines) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// lambdaAWSConfig reads the region and the execution role's credentials from
-// the variables the Lambda runtime sets, which is all config.LoadDefaultConfig
-// would find in a Lambda environment. Skipping it leaves out the shared-config,
-// SSO, STS and IMDS code: 3 MB, a third of the bootstrap (see BENCHMARKS.md).
-// It honours the standard endpoint variables, so the same binary runs against
-// a local DynamoDB, and retries a bounded number of times with short
-// backoff: the storage deadline, not the SDK, decides when to give up.
-func lambdaAWSConfig() (aws.Config, error) {
-	region, key, secret := os.Getenv("AWS_REGION"), os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if region == "" || key == "" || secret == "" {
-		return aws.Config{}, fmt.Errorf("AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (the Lambda runtime sets them)")
-	}
-	cfg := aws.Config{
-		Region:      region,
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.MaxBackoff = 100 * time.Millisecond
-				// Full jitter: the SDK's exponential backoff gives a cap under
-				// one second as a fixed delay, and every copy of the function
-				// would then retry in step when the table comes back.
-				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-					ceiling := min(25*time.Millisecond<<attempt, 100*time.Millisecond)
-					return rand.N(ceiling), nil
-				})
-			})
-		},
-	}
-	if endpoint := dynamoEndpoint(); endpoint != "" {
-		cfg.BaseEndpoint = aws.String(endpoint)
-	}
-	return cfg, nil
-}
-
-// dynamoEndpoint is AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, unless
-// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true: the SDK's own rules for these
-// variables, which config.LoadDefaultConfig would apply.
-func dynamoEndpoint() string {
-	if ignore, _ := strconv.ParseBool(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")); ignore {
-		return ""
-	}
-	if v := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"); v != "" {
-		return v
-	}
-	return os.Getenv("AWS_ENDPOINT_URL")
-}
-
 func newServer(logger *slog.Logger) (*api.Server, error) {
 	routes, err := routetable.Load()
 	if err != nil {
@@ -124,11 +74,18 @@ func newServer(logger *slog.Logger) (*api.Server, error) {
 		}
 		storageTimeout = time.Duration(ms) * time.Millisecond
 	}
-	cfg, err := lambdaAWSConfig()
+	// Region, credentials, endpoints (AWS_ENDPOINT_URL_DYNAMODB, so the same
+	// binary runs against a local DynamoDB) and the bounded retries: see
+	// package awsenv.
+	cfg, err := awsenv.Config()
 	if err != nil {
 		return nil, err
 	}
-	client := dynamodb.NewFromConfig(cfg)
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint := awsenv.Endpoint("DYNAMODB"); endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
 	server := &api.Server{
 		Store:          &weather.DynamoStore{Client: client, Table: table},
 		Routes:         routes,

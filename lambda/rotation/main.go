@@ -1,0 +1,113 @@
+// Command rotation is the rotation function of the machine clients' secrets
+// in Secrets Manager, and the target of the schedules that retire the
+// previous Cognito client secret. It only wires dependencies and starts the
+// runtime; the rotation is in package rotate.
+package main
+
+import (
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/scopegate/scopegate/lambda/awsenv"
+	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+)
+
+// The function's configuration, set by the stack.
+const (
+	// UserPoolIDEnvVar is the user pool of the clients whose secrets the
+	// function rotates. Required.
+	UserPoolIDEnvVar = "USER_POOL_ID"
+	// OverlapEnvVar is how long, in seconds, the previous client secret keeps
+	// working after a rotation, and so the shortest time between two
+	// rotations. Default: 7 days (rotate.DefaultOverlap).
+	OverlapEnvVar = "OVERLAP_SECONDS"
+	// RetireFunctionEnvVar is the function the retire schedules invoke.
+	// Default: this function (the ARN it is invoked by).
+	RetireFunctionEnvVar = "RETIRE_FUNCTION_ARN"
+	// RetireRoleEnvVar is the role EventBridge Scheduler assumes to invoke
+	// it. Required.
+	RetireRoleEnvVar = "RETIRE_ROLE_ARN"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	// aws-lambda-go and the SDK write through the standard log package: make
+	// each of their lines one JSON line too.
+	log.SetFlags(0)
+	log.SetOutput(logLines{logger})
+	rotator, err := newRotator(logger)
+	if err != nil {
+		// Fail the cold start loudly: a rotation that cannot finish must not
+		// start.
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(rotator.Handle)
+}
+
+// logLines turns each write of the standard logger into one JSON line.
+type logLines struct{ logger *slog.Logger }
+
+func (l logLines) Write(p []byte) (int, error) {
+	l.logger.Warn("library", "message", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func newRotator(logger *slog.Logger) (*rotate.Rotator, error) {
+	pool := os.Getenv(UserPoolIDEnvVar)
+	if pool == "" {
+		return nil, fmt.Errorf("%s is not set", UserPoolIDEnvVar)
+	}
+	role := os.Getenv(RetireRoleEnvVar)
+	if role == "" {
+		return nil, fmt.Errorf("%s is not set", RetireRoleEnvVar)
+	}
+	overlap := rotate.DefaultOverlap
+	if v := os.Getenv(OverlapEnvVar); v != "" {
+		s, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || s < 1 || s > int64(365*24*time.Hour/time.Second) {
+			return nil, fmt.Errorf("%s %q must be a number of seconds from 1 to 365 days", OverlapEnvVar, v)
+		}
+		overlap = time.Duration(s) * time.Second
+	}
+	// Region, credentials, endpoints (AWS_ENDPOINT_URL_<SERVICE> or
+	// AWS_ENDPOINT_URL) and bounded retries: see package awsenv.
+	cfg, err := awsenv.Config()
+	if err != nil {
+		return nil, err
+	}
+	return &rotate.Rotator{
+		Cognito: cognitoidentityprovider.NewFromConfig(cfg, func(o *cognitoidentityprovider.Options) {
+			if e := awsenv.Endpoint("COGNITO_IDENTITY_PROVIDER"); e != "" {
+				o.BaseEndpoint = aws.String(e)
+			}
+		}),
+		Secrets: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			if e := awsenv.Endpoint("SECRETS_MANAGER"); e != "" {
+				o.BaseEndpoint = aws.String(e)
+			}
+		}),
+		Scheduler: scheduler.NewFromConfig(cfg, func(o *scheduler.Options) {
+			if e := awsenv.Endpoint("SCHEDULER"); e != "" {
+				o.BaseEndpoint = aws.String(e)
+			}
+		}),
+		Tokens:       rotate.HTTPTokenTester{},
+		UserPoolID:   pool,
+		Overlap:      overlap,
+		RetireTarget: rotate.Target{FunctionArn: os.Getenv(RetireFunctionEnvVar), RoleArn: role},
+		Now:          time.Now,
+		Logger:       logger,
+	}, nil
+}

@@ -1,0 +1,607 @@
+// Package rotate is the rotation function of the machine clients' secrets:
+// Secrets Manager's four rotation steps for a secret that holds a Cognito app
+// client's credentials, with Cognito's two live client secrets, so that the
+// old secret keeps working for an overlap window after the new one is
+// current.
+//
+// The secret's value is a JSON object with at least client_id and token_url.
+// Rotation keeps every field it has and adds or replaces client_secret and
+// client_secret_id (Cognito's ClientSecretId of that value).
+//
+//   - createSecret adds a Cognito secret (Cognito generates it) and stores it
+//     as the version ClientRequestToken with stage AWSPENDING. Before that it
+//     deletes what an earlier attempt left behind (a Cognito secret created
+//     after AWSCURRENT's version and never referenced by it: its value was
+//     never stored, so nobody holds it), and the previous rotation's secret
+//     once AWSCURRENT has been in use for Overlap; before then the rotation
+//     fails, because Cognito holds at most two secrets and the previous one
+//     must keep working.
+//   - setSecret does nothing: Cognito holds the secret from createSecret on.
+//   - testSecret gets a token at token_url with the pending credentials.
+//   - finishSecret schedules (EventBridge Scheduler, one-time, at now +
+//     Overlap) the retirement of the client's other secrets, then moves
+//     AWSCURRENT to the new version.
+//   - A retire event, sent by such a schedule, deletes one Cognito secret,
+//     never the one AWSCURRENT references and never the client's last.
+//
+// Every step may be retried and is idempotent. A failure in any step leaves
+// AWSCURRENT and the Cognito secret it references as they were.
+package rotate
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedulertypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+)
+
+// Secrets Manager's rotation steps and staging labels.
+const (
+	StepCreate = "createSecret"
+	StepSet    = "setSecret"
+	StepTest   = "testSecret"
+	StepFinish = "finishSecret"
+
+	StageCurrent = "AWSCURRENT"
+	StagePending = "AWSPENDING"
+)
+
+// RetireEventKind is the "scopegate" field of a retire event.
+const RetireEventKind = "retire"
+
+// ScheduleNamePrefix starts the name of every retire schedule, which is
+// followed by 16 hex digits of SHA-256(secret ARN + ClientSecretId).
+const ScheduleNamePrefix = "scopegate-retire-"
+
+// DefaultOverlap is how long the previous client secret keeps working after
+// a rotation when Rotator.Overlap is zero.
+const DefaultOverlap = 7 * 24 * time.Hour
+
+// deadlineReserve is kept from the invocation's deadline, so that a service
+// that hangs is reported as an error naming the call, not as a timeout.
+const deadlineReserve = 500 * time.Millisecond
+
+// CognitoAPI is the part of the Cognito user pools client the rotation uses.
+type CognitoAPI interface {
+	AddUserPoolClientSecret(ctx context.Context, params *cognitoidentityprovider.AddUserPoolClientSecretInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AddUserPoolClientSecretOutput, error)
+	ListUserPoolClientSecrets(ctx context.Context, params *cognitoidentityprovider.ListUserPoolClientSecretsInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.ListUserPoolClientSecretsOutput, error)
+	DeleteUserPoolClientSecret(ctx context.Context, params *cognitoidentityprovider.DeleteUserPoolClientSecretInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.DeleteUserPoolClientSecretOutput, error)
+}
+
+// SecretsAPI is the part of the Secrets Manager client the rotation uses.
+type SecretsAPI interface {
+	DescribeSecret(ctx context.Context, params *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutSecretValue(ctx context.Context, params *secretsmanager.PutSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, params *secretsmanager.UpdateSecretVersionStageInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+}
+
+// SchedulerAPI is the part of the EventBridge Scheduler client the rotation
+// uses.
+type SchedulerAPI interface {
+	CreateSchedule(ctx context.Context, params *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
+}
+
+// TokenTester checks that a client's credentials get an access token.
+type TokenTester interface {
+	Test(ctx context.Context, tokenURL, clientID, clientSecret string) error
+}
+
+// Target is what a retire schedule invokes: a function that runs
+// Rotator.Handle (normally the rotation function itself), with a role
+// EventBridge Scheduler assumes, allowed lambda:InvokeFunction on it.
+type Target struct {
+	// FunctionArn is the function to invoke. Empty means the function being
+	// invoked now (the Lambda context's InvokedFunctionArn): a function
+	// cannot name its own ARN in its environment without a dependency cycle
+	// in CloudFormation.
+	FunctionArn string
+	RoleArn     string
+}
+
+// Rotator rotates the client secrets of one user pool's app clients.
+type Rotator struct {
+	Cognito   CognitoAPI
+	Secrets   SecretsAPI
+	Scheduler SchedulerAPI
+	Tokens    TokenTester
+	// UserPoolID is the pool of every client whose secret is rotated.
+	UserPoolID string
+	// Overlap is how long the previous client secret keeps working after a
+	// rotation, and so the shortest time between two rotations.
+	// Default: DefaultOverlap.
+	Overlap time.Duration
+	// RetireTarget is invoked by the retire schedules.
+	RetireTarget Target
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger gets one JSON line per step; default slog.Default(). No line
+	// holds a secret value.
+	Logger *slog.Logger
+}
+
+// Event is what Handle accepts: a Secrets Manager rotation event (SecretId,
+// ClientRequestToken, Step) or a retire event (Scopegate "retire", SecretId,
+// ClientSecretId).
+type Event struct {
+	Scopegate          string `json:"scopegate,omitempty"`
+	SecretID           string `json:"SecretId"`
+	ClientRequestToken string `json:"ClientRequestToken,omitempty"`
+	Step               string `json:"Step,omitempty"`
+	ClientSecretID     string `json:"ClientSecretId,omitempty"`
+}
+
+// Handle runs one rotation step or one retire event. An error fails the step
+// (Secrets Manager then fails the rotation, and AWSCURRENT stays as it was)
+// or the retire invocation (the schedule retries it).
+func (r *Rotator) Handle(ctx context.Context, event json.RawMessage) error {
+	var e Event
+	if err := json.Unmarshal(event, &e); err != nil {
+		err = fmt.Errorf("rotation: the event is not a JSON object of SecretId, ClientRequestToken and Step, or a retire event")
+		r.logger().Error("rotation", "error", err.Error())
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-deadlineReserve))
+		defer cancel()
+	}
+	step := e.Step
+	var err error
+	switch {
+	case e.Scopegate == RetireEventKind:
+		step = "retire"
+		err = r.retire(ctx, e.SecretID, e.ClientSecretID)
+	case e.Scopegate != "":
+		err = fmt.Errorf("unknown scopegate event %q", e.Scopegate)
+	default:
+		err = r.step(ctx, e)
+	}
+	if err != nil {
+		err = fmt.Errorf("%s of secret %s: %w", step, e.SecretID, err)
+		r.logger().Error("rotation", "step", step, "secret", e.SecretID, "token", e.ClientRequestToken, "error", err.Error())
+	}
+	return err
+}
+
+func (r *Rotator) step(ctx context.Context, e Event) error {
+	if e.SecretID == "" || e.ClientRequestToken == "" {
+		return errors.New("the event has no SecretId or no ClientRequestToken")
+	}
+	switch e.Step {
+	case StepCreate, StepSet, StepTest, StepFinish:
+	default:
+		return fmt.Errorf("unknown step %q", e.Step)
+	}
+	// As in AWS's rotation templates: the token must be a version of the
+	// secret staged AWSPENDING (Secrets Manager stages it when the rotation
+	// starts), and once it is AWSCURRENT every step has nothing left to do.
+	desc, err := r.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(e.SecretID)})
+	if err != nil {
+		return fmt.Errorf("DescribeSecret: %w", err)
+	}
+	arn := aws.ToString(desc.ARN)
+	if arn == "" {
+		arn = e.SecretID
+	}
+	stages, ok := desc.VersionIdsToStages[e.ClientRequestToken]
+	if !ok {
+		return fmt.Errorf("version %s is not a version of the secret", e.ClientRequestToken)
+	}
+	log := r.logger().With("step", e.Step, "secret", arn, "token", e.ClientRequestToken)
+	if slices.Contains(stages, StageCurrent) {
+		log.Info("rotation", "outcome", "nothing to do: the version is already AWSCURRENT")
+		return nil
+	}
+	if !slices.Contains(stages, StagePending) {
+		return fmt.Errorf("version %s is not staged AWSPENDING", e.ClientRequestToken)
+	}
+	switch e.Step {
+	case StepCreate:
+		return r.createSecret(ctx, log, arn, e.ClientRequestToken)
+	case StepSet:
+		log.Info("rotation", "outcome", "nothing to do: Cognito has held the pending client secret since createSecret added it")
+		return nil
+	case StepTest:
+		return r.testSecret(ctx, log, arn, e.ClientRequestToken)
+	default:
+		current := ""
+		for id, s := range desc.VersionIdsToStages {
+			if slices.Contains(s, StageCurrent) {
+				current = id
+			}
+		}
+		if current == "" {
+			return errors.New("no version of the secret is AWSCURRENT")
+		}
+		return r.finishSecret(ctx, log, arn, e.ClientRequestToken, current)
+	}
+}
+
+func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token string) error {
+	_, err := r.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+		SecretId: aws.String(arn), VersionId: aws.String(token), VersionStage: aws.String(StagePending),
+	})
+	if err == nil {
+		log.Info("rotation", "outcome", "nothing to do: the pending version already has its value")
+		return nil
+	}
+	if !isNotFound(err) {
+		return fmt.Errorf("GetSecretValue of the pending version: %w", err)
+	}
+	cur, err := r.read(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return err
+	}
+	secrets, err := r.list(ctx, cur.ClientID)
+	if err != nil {
+		return err
+	}
+	currentID, err := currentSecretID(cur, secrets)
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	var previous []string
+	for _, s := range secrets {
+		id := aws.ToString(s.ClientSecretId)
+		switch {
+		case id == currentID:
+		case aws.ToTime(s.ClientSecretCreateDate).After(cur.Created):
+			// Added by an attempt that failed before its value was stored:
+			// nobody can hold it.
+			if err := r.delete(ctx, cur.ClientID, id); err != nil {
+				return fmt.Errorf("deleting Cognito secret %s, left by an earlier attempt: %w", id, err)
+			}
+			log.Info("rotation", "outcome", "deleted a Cognito secret an earlier attempt added and never stored", "client_secret_id", id)
+		default:
+			previous = append(previous, id)
+		}
+	}
+	if len(previous) > 0 {
+		end := cur.Created.Add(r.overlap())
+		if now.Before(end) {
+			return fmt.Errorf("the rotation came before the overlap window ended: Cognito secret %s of the previous rotation must keep working until %s (AWSCURRENT, Cognito secret %s, is in use since %s, overlap %s), and Cognito holds two secrets at most",
+				previous[0], end.UTC().Format(time.RFC3339), currentID, cur.Created.UTC().Format(time.RFC3339), r.overlap())
+		}
+		for _, id := range previous {
+			if err := r.delete(ctx, cur.ClientID, id); err != nil {
+				return fmt.Errorf("deleting Cognito secret %s of the previous rotation: %w", id, err)
+			}
+			log.Info("rotation", "outcome", "deleted the previous rotation's Cognito secret, past its overlap window", "client_secret_id", id)
+		}
+	}
+	added, err := r.Cognito.AddUserPoolClientSecret(ctx, &cognitoidentityprovider.AddUserPoolClientSecretInput{
+		UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(cur.ClientID),
+	})
+	if err != nil {
+		return fmt.Errorf("AddUserPoolClientSecret for client %s: %w", cur.ClientID, err)
+	}
+	d := added.ClientSecretDescriptor
+	if d == nil || aws.ToString(d.ClientSecretId) == "" || aws.ToString(d.ClientSecretValue) == "" {
+		return fmt.Errorf("AddUserPoolClientSecret for client %s returned no secret id or value", cur.ClientID)
+	}
+	newID := aws.ToString(d.ClientSecretId)
+	value, err := cur.with(aws.ToString(d.ClientSecretValue), newID)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:           aws.String(arn),
+		ClientRequestToken: aws.String(token),
+		SecretString:       aws.String(value),
+		VersionStages:      []string{StagePending},
+	}); err != nil {
+		// The Cognito secret just added is now unreachable; the next
+		// attempt deletes it (it is newer than AWSCURRENT's version).
+		return fmt.Errorf("PutSecretValue of the pending version with Cognito secret %s: %w", newID, err)
+	}
+	log.Info("rotation", "outcome", "added a Cognito secret and stored it as AWSPENDING", "client_secret_id", newID)
+	return nil
+}
+
+func (r *Rotator) testSecret(ctx context.Context, log *slog.Logger, arn, token string) error {
+	pending, err := r.read(ctx, arn, token, StagePending)
+	if err != nil {
+		return err
+	}
+	if pending.TokenURL == "" {
+		return errors.New("the pending version has no token_url")
+	}
+	if err := r.Tokens.Test(ctx, pending.TokenURL, pending.ClientID, pending.ClientSecret); err != nil {
+		return fmt.Errorf("the pending client secret %s of client %s got no token: %w", pending.ClientSecretID, pending.ClientID, err)
+	}
+	log.Info("rotation", "outcome", "the pending client secret gets a token", "client_secret_id", pending.ClientSecretID)
+	return nil
+}
+
+func (r *Rotator) finishSecret(ctx context.Context, log *slog.Logger, arn, token, current string) error {
+	pending, err := r.read(ctx, arn, token, StagePending)
+	if err != nil {
+		return err
+	}
+	if pending.ClientSecretID == "" {
+		return errors.New("the pending version has no client_secret_id")
+	}
+	secrets, err := r.list(ctx, pending.ClientID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(secrets, hasID(pending.ClientSecretID)) {
+		return fmt.Errorf("Cognito secret %s of the pending version is not among client %s's secrets", pending.ClientSecretID, pending.ClientID)
+	}
+	// Schedule first, move AWSCURRENT last: a failure leaves AWSCURRENT as it
+	// was, and a retire schedule that fires while its secret is still
+	// AWSCURRENT's is refused.
+	for _, s := range secrets {
+		id := aws.ToString(s.ClientSecretId)
+		if id == pending.ClientSecretID {
+			continue
+		}
+		at, err := r.scheduleRetire(ctx, arn, id)
+		if err != nil {
+			return err
+		}
+		log.Info("rotation", "outcome", "retirement scheduled", "client_secret_id", id, "at", at)
+	}
+	if _, err := r.Secrets.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(arn),
+		VersionStage:        aws.String(StageCurrent),
+		MoveToVersionId:     aws.String(token),
+		RemoveFromVersionId: aws.String(current),
+	}); err != nil {
+		return fmt.Errorf("UpdateSecretVersionStage moving AWSCURRENT from %s to %s: %w", current, token, err)
+	}
+	log.Info("rotation", "outcome", "AWSCURRENT moved to the new version", "client_secret_id", pending.ClientSecretID, "previous_version", current)
+	return nil
+}
+
+// ScheduleName is the name of the schedule that retires Cognito secret
+// clientSecretID of the secret secretARN.
+func ScheduleName(secretARN, clientSecretID string) string {
+	sum := sha256.Sum256([]byte(secretARN + clientSecretID))
+	return ScheduleNamePrefix + hex.EncodeToString(sum[:8])
+}
+
+// RetireInput is the retire schedule's input for Cognito secret
+// clientSecretID of the secret secretARN.
+func RetireInput(secretARN, clientSecretID string) string {
+	b, _ := json.Marshal(Event{Scopegate: RetireEventKind, SecretID: secretARN, ClientSecretID: clientSecretID})
+	return string(b)
+}
+
+// scheduleRetire creates the one-time retire schedule of a Cognito secret and
+// returns its at() expression. An existing schedule of that name (an earlier
+// attempt's) is kept.
+func (r *Rotator) scheduleRetire(ctx context.Context, arn, clientSecretID string) (string, error) {
+	target := r.RetireTarget
+	if target.FunctionArn == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			target.FunctionArn = lc.InvokedFunctionArn
+		}
+	}
+	if target.FunctionArn == "" || target.RoleArn == "" {
+		return "", errors.New("the retire schedule's target function or role is not configured")
+	}
+	// In UTC, Scheduler's default time zone for at(); rounded up to the
+	// second: never before the overlap ends.
+	at := r.now().Add(r.overlap()).UTC()
+	if t := at.Truncate(time.Second); t.Before(at) {
+		at = t.Add(time.Second)
+	}
+	expr := "at(" + at.Format("2006-01-02T15:04:05") + ")"
+	name := ScheduleName(arn, clientSecretID)
+	_, err := r.Scheduler.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
+		Name:                  aws.String(name),
+		Description:           aws.String("scopegate: retire a Cognito client secret after its rotation's overlap window"),
+		ScheduleExpression:    aws.String(expr),
+		FlexibleTimeWindow:    &schedulertypes.FlexibleTimeWindow{Mode: schedulertypes.FlexibleTimeWindowModeOff},
+		ActionAfterCompletion: schedulertypes.ActionAfterCompletionDelete,
+		Target: &schedulertypes.Target{
+			Arn:     aws.String(target.FunctionArn),
+			RoleArn: aws.String(target.RoleArn),
+			Input:   aws.String(RetireInput(arn, clientSecretID)),
+		},
+	})
+	if err != nil && !hasCode(err, "ConflictException") {
+		return "", fmt.Errorf("CreateSchedule %s retiring Cognito secret %s: %w", name, clientSecretID, err)
+	}
+	return expr, nil
+}
+
+func (r *Rotator) retire(ctx context.Context, arn, clientSecretID string) error {
+	if arn == "" || clientSecretID == "" {
+		return errors.New("the retire event has no SecretId or no ClientSecretId")
+	}
+	log := r.logger().With("step", "retire", "secret", arn, "client_secret_id", clientSecretID)
+	cur, err := r.read(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return err
+	}
+	secrets, err := r.list(ctx, cur.ClientID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(secrets, hasID(clientSecretID)) {
+		log.Info("rotation", "outcome", "nothing to do: the Cognito secret is already gone")
+		return nil
+	}
+	if len(secrets) < 2 {
+		return fmt.Errorf("refused: Cognito secret %s is client %s's only secret", clientSecretID, cur.ClientID)
+	}
+	currentID, err := currentSecretID(cur, secrets)
+	if err != nil {
+		return fmt.Errorf("refused: %w", err)
+	}
+	if clientSecretID == currentID {
+		return fmt.Errorf("refused: Cognito secret %s is the one AWSCURRENT holds", clientSecretID)
+	}
+	if err := r.delete(ctx, cur.ClientID, clientSecretID); err != nil {
+		return fmt.Errorf("deleting Cognito secret %s: %w", clientSecretID, err)
+	}
+	log.Info("rotation", "outcome", "retired the Cognito secret")
+	return nil
+}
+
+// currentSecretID is the Cognito secret AWSCURRENT holds: the one it names,
+// or, for a first value without client_secret_id (written by CloudFormation
+// from the client's ClientSecret attribute), the one secret created before
+// AWSCURRENT's version.
+func currentSecretID(cur *secretValue, secrets []cognitotypes.ClientSecretDescriptorType) (string, error) {
+	if cur.ClientSecretID != "" {
+		if !slices.ContainsFunc(secrets, hasID(cur.ClientSecretID)) {
+			return "", fmt.Errorf("Cognito secret %s, which AWSCURRENT holds, is not among client %s's secrets", cur.ClientSecretID, cur.ClientID)
+		}
+		return cur.ClientSecretID, nil
+	}
+	var before []string
+	for _, s := range secrets {
+		if !aws.ToTime(s.ClientSecretCreateDate).After(cur.Created) {
+			before = append(before, aws.ToString(s.ClientSecretId))
+		}
+	}
+	if len(before) != 1 {
+		return "", fmt.Errorf("AWSCURRENT has no client_secret_id and client %s has %d secrets created before it (%v), not one: cannot tell which it holds", cur.ClientID, len(before), before)
+	}
+	return before[0], nil
+}
+
+// secretValue is one version of the secret.
+type secretValue struct {
+	fields         map[string]json.RawMessage
+	ClientID       string
+	ClientSecret   string
+	ClientSecretID string
+	TokenURL       string
+	Created        time.Time
+}
+
+// read reads a version by id and/or stage.
+func (r *Rotator) read(ctx context.Context, arn, versionID, stage string) (*secretValue, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String(stage)}
+	what := stage
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+		what = "version " + versionID + " (" + stage + ")"
+	}
+	out, err := r.Secrets.GetSecretValue(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("GetSecretValue of %s: %w", what, err)
+	}
+	v := &secretValue{Created: aws.ToTime(out.CreatedDate)}
+	if out.CreatedDate == nil {
+		return nil, fmt.Errorf("GetSecretValue of %s returned no CreatedDate", what)
+	}
+	// The decoding errors are not wrapped: they can quote the value.
+	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &v.fields) != nil || v.fields == nil {
+		return nil, fmt.Errorf("the value of %s is not a JSON object", what)
+	}
+	for name, dst := range map[string]*string{
+		"client_id": &v.ClientID, "client_secret": &v.ClientSecret, "client_secret_id": &v.ClientSecretID, "token_url": &v.TokenURL,
+	} {
+		if raw, ok := v.fields[name]; ok && json.Unmarshal(raw, dst) != nil {
+			return nil, fmt.Errorf("the field %s of %s is not a string", name, what)
+		}
+	}
+	if v.ClientID == "" {
+		return nil, fmt.Errorf("the value of %s has no client_id", what)
+	}
+	return v, nil
+}
+
+// with is the value with client_secret and client_secret_id replaced, every
+// other field kept as it is.
+func (v *secretValue) with(secret, id string) (string, error) {
+	fields := maps.Clone(v.fields)
+	for name, s := range map[string]string{"client_secret": secret, "client_secret_id": id} {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return "", errors.New("cannot encode the new value")
+		}
+		fields[name] = raw
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(fields); err != nil {
+		return "", errors.New("cannot encode the new value")
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
+}
+
+func (r *Rotator) list(ctx context.Context, clientID string) ([]cognitotypes.ClientSecretDescriptorType, error) {
+	var all []cognitotypes.ClientSecretDescriptorType
+	var next *string
+	for {
+		out, err := r.Cognito.ListUserPoolClientSecrets(ctx, &cognitoidentityprovider.ListUserPoolClientSecretsInput{
+			UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(clientID), NextToken: next,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ListUserPoolClientSecrets of client %s: %w", clientID, err)
+		}
+		all = append(all, out.ClientSecrets...)
+		if aws.ToString(out.NextToken) == "" {
+			return all, nil
+		}
+		next = out.NextToken
+	}
+}
+
+// delete deletes a Cognito secret; one already gone is deleted.
+func (r *Rotator) delete(ctx context.Context, clientID, id string) error {
+	_, err := r.Cognito.DeleteUserPoolClientSecret(ctx, &cognitoidentityprovider.DeleteUserPoolClientSecretInput{
+		UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(clientID), ClientSecretId: aws.String(id),
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("DeleteUserPoolClientSecret: %w", err)
+	}
+	return nil
+}
+
+func hasID(id string) func(cognitotypes.ClientSecretDescriptorType) bool {
+	return func(s cognitotypes.ClientSecretDescriptorType) bool { return aws.ToString(s.ClientSecretId) == id }
+}
+
+func isNotFound(err error) bool { return hasCode(err, "ResourceNotFoundException") }
+
+func hasCode(err error, code string) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
+}
+
+func (r *Rotator) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Rotator) overlap() time.Duration {
+	if r.Overlap > 0 {
+		return r.Overlap
+	}
+	return DefaultOverlap
+}
+
+func (r *Rotator) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
