@@ -10,6 +10,12 @@
 // It sends the client secret and bearer tokens only over https: a token URL or
 // a request URL with another scheme is refused, except plain http to a
 // loopback host (127.0.0.0/8, ::1, localhost), which tests use.
+//
+// The credentials are given in Config, or read from a CredentialsProvider
+// such as SecretsManagerCredentials (the client's Secrets Manager secret).
+// With a provider it follows rotation: when the token endpoint refuses the
+// credentials as invalid_client, it reads them again once and, if they
+// changed, retries the token request with the new ones.
 package m2mclient
 
 import (
@@ -32,8 +38,10 @@ import (
 // DefaultRefreshBefore is how long before its expiry a token is replaced.
 const DefaultRefreshBefore = time.Minute
 
-// TokenRequestTimeout bounds one request to the token endpoint, however long
-// the callers waiting for it are prepared to wait.
+// TokenRequestTimeout bounds one token fetch (reading the credentials when
+// they come from a provider, the request to the token endpoint and, after a
+// rotation, the re-read and the retry), however long the callers waiting for
+// it are prepared to wait.
 const TokenRequestTimeout = 30 * time.Second
 
 // IdempotencyKeyHeader is the header (IETF httpapi idempotency-key draft) the
@@ -41,13 +49,24 @@ const TokenRequestTimeout = 30 * time.Second
 // is recognised by the API as the same request.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
-// Config says where and as whom to get tokens.
+// Config says where and as whom to get tokens: either TokenURL, ClientID and
+// ClientSecret (and APIKey, if the API needs one), or Credentials.
 type Config struct {
 	// TokenURL is the token endpoint, e.g. a stack's AuthTokenUrl output. It
 	// must be https (plain http only to a loopback host).
 	TokenURL string
 	// ClientID and ClientSecret are the app client's credentials.
 	ClientID, ClientSecret string
+	// APIKey, when set, is sent as x-api-key with every API request (an API
+	// Gateway API key, for an API with usage plans).
+	APIKey string
+	// Credentials, instead of the four fields above, supplies them, e.g.
+	// SecretsManagerCredentials. They are read when the first token is
+	// needed, not by New, and read again (fresh) when the token endpoint
+	// refuses them as invalid_client: a rotated secret is followed. The token
+	// URL they name must be https (plain http only to a loopback host), like
+	// TokenURL.
+	Credentials CredentialsProvider
 	// Scopes to request. Empty asks for every scope the client may have.
 	Scopes []string
 	// RefreshBefore replaces a token this long before it expires.
@@ -97,11 +116,24 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 // NewTransport returns the RoundTripper behind New, for callers who compose
 // their own http.Client. Like New, it does not keep ctx.
 func NewTransport(_ context.Context, cfg Config) (*Transport, error) {
-	if cfg.TokenURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("m2mclient: TokenURL, ClientID and ClientSecret are required")
-	}
-	if err := CheckTokenURL(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("m2mclient: TokenURL %w", err)
+	provider, rotates := cfg.Credentials, true
+	switch {
+	case provider != nil:
+		if cfg.TokenURL != "" || cfg.ClientID != "" || cfg.ClientSecret != "" || cfg.APIKey != "" {
+			return nil, errors.New("m2mclient: set either Credentials or TokenURL, ClientID and ClientSecret (and APIKey), not both")
+		}
+		if v, ok := provider.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return nil, err
+			}
+		}
+	case cfg.TokenURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "":
+		return nil, errors.New("m2mclient: TokenURL, ClientID and ClientSecret are required, or Credentials")
+	default:
+		if err := CheckTokenURL(cfg.TokenURL); err != nil {
+			return nil, fmt.Errorf("m2mclient: TokenURL %w", err)
+		}
+		provider, rotates = staticCredentials{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL, APIKey: cfg.APIKey}, false
 	}
 	if cfg.RefreshBefore < 0 {
 		return nil, fmt.Errorf("m2mclient: RefreshBefore is %s; it must be zero (the default, %s) or positive", cfg.RefreshBefore, DefaultRefreshBefore)
@@ -119,14 +151,8 @@ func NewTransport(_ context.Context, cfg Config) (*Transport, error) {
 		early = DefaultRefreshBefore
 	}
 	return &Transport{
-		cc: &clientcredentials.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			TokenURL:     cfg.TokenURL,
-			Scopes:       cfg.Scopes,
-			// Cognito wants the credentials as HTTP Basic authentication.
-			AuthStyle: oauth2.AuthStyleInHeader,
-		},
+		provider:  provider,
+		rotates:   rotates,
 		tokenHTTP: &http.Client{Transport: base, CheckRedirect: checkTokenRedirect},
 		scopes:    append([]string(nil), cfg.Scopes...),
 		base:      base, early: early, now: now,
@@ -145,28 +171,36 @@ func checkTokenRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// Transport attaches bearer tokens, fetching a new one only when the cached
-// one is about to expire or the API has refused it.
+// Transport attaches bearer tokens (and the API key, if the credentials
+// carry one), fetching a new token only when the cached one is about to
+// expire or the API has refused it.
 type Transport struct {
-	cc        *clientcredentials.Config
+	provider  CredentialsProvider
+	rotates   bool // provider can change: re-read it after invalid_client
 	tokenHTTP *http.Client
 	scopes    []string
 	base      http.RoundTripper
 	early     time.Duration
 	now       func() time.Time
 
+	// creds is written by fetch only, and only one fetch runs at a time.
+	creds *Credentials // the credentials last read; nil before the first read
+
 	mu        sync.Mutex
 	token     *oauth2.Token
+	apiKey    string     // the API key of the credentials token was issued to
 	refreshAt time.Time  // when token is due for replacement; zero: never
-	inflight  *fetchCall // the token request under way, if any
+	inflight  *fetchCall // the token fetch under way, if any
 }
 
-// fetchCall is one token request, shared by every caller that needs a token
-// while it runs.
+// fetchCall is one token fetch, shared by every caller that needs a token
+// while it runs: one credentials read, one token request and, after a
+// rotation, one re-read and one retry serve them all.
 type fetchCall struct {
-	done chan struct{} // closed when tok or err is set
-	tok  *oauth2.Token
-	err  error
+	done   chan struct{} // closed when tok or err is set
+	tok    *oauth2.Token
+	apiKey string
+	err    error
 }
 
 // Token is TokenContext without a deadline of the caller's own; the token
@@ -189,17 +223,24 @@ func (t *Transport) Token() (*oauth2.Token, error) {
 // abandon another one. No context given to New or NewTransport is involved,
 // so none can break later refreshes.
 func (t *Transport) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	tok, _, err := t.tokenAndKey(ctx)
+	return tok, err
+}
+
+// tokenAndKey is TokenContext with the API key of the credentials the token
+// was issued to ("" when they have none).
+func (t *Transport) tokenAndKey(ctx context.Context) (*oauth2.Token, string, error) {
 	t.mu.Lock()
 	if t.token != nil && (t.refreshAt.IsZero() || t.now().Before(t.refreshAt)) {
-		tok := t.token
+		tok, key := t.token, t.apiKey
 		t.mu.Unlock()
-		return tok, nil
+		return tok, key, nil
 	}
 	call := t.inflight
 	if call == nil {
 		if ctx.Err() != nil { // nobody is waiting: start no billed request
 			t.mu.Unlock()
-			return nil, fmt.Errorf("m2mclient: no token requested: %w", context.Cause(ctx))
+			return nil, "", fmt.Errorf("m2mclient: no token requested: %w", context.Cause(ctx))
 		}
 		call = &fetchCall{done: make(chan struct{})}
 		t.inflight = call
@@ -208,29 +249,92 @@ func (t *Transport) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	t.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.tok, call.err
+		return call.tok, call.apiKey, call.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("m2mclient: gave up waiting for a token: %w", context.Cause(ctx))
+		return nil, "", fmt.Errorf("m2mclient: gave up waiting for a token: %w", context.Cause(ctx))
 	}
 }
 
-// fetch runs one token request and caches its token.
+// fetch runs one token fetch and caches its token.
 func (t *Transport) fetch(ctx context.Context, call *fetchCall) {
 	ctx, cancel := context.WithTimeout(ctx, TokenRequestTimeout)
 	defer cancel()
 	start := t.now()
-	tok, err := t.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, t.tokenHTTP))
+	tok, creds, err := t.obtain(ctx)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		call.err = tokenError(err, t.scopes)
+		call.err = err
 	} else {
-		call.tok = tok
-		t.token, t.refreshAt = tok, t.replaceAt(start, tok)
+		call.tok, call.apiKey = tok, creds.APIKey
+		t.token, t.apiKey, t.refreshAt = tok, creds.APIKey, t.replaceAt(start, tok)
 	}
 	t.inflight = nil
 	close(call.done)
+}
+
+// obtain requests a token with the credentials last read (reading them
+// first, the first time). When the endpoint answers invalid_client and the
+// credentials come from a provider, it reads them again, fresh, once: if
+// they changed (the secret was rotated and the old one retired), it retries
+// with the new ones once, and keeps them; if not, the refusal stands.
+func (t *Transport) obtain(ctx context.Context) (*oauth2.Token, Credentials, error) {
+	if t.creds == nil {
+		creds, err := t.read(ctx, false)
+		if err != nil {
+			return nil, Credentials{}, err
+		}
+		t.creds = &creds
+	}
+	creds := *t.creds
+	tok, err := t.request(ctx, creds)
+	if err == nil || !t.rotates || !errors.Is(err, ErrInvalidClient) {
+		return tok, creds, err
+	}
+	fresh, rerr := t.read(ctx, true)
+	if rerr != nil {
+		return nil, creds, fmt.Errorf("%w (and reading the credentials again failed: %w)", err, rerr)
+	}
+	t.creds = &fresh
+	if fresh.sameClient(creds) {
+		return nil, fresh, err
+	}
+	tok, err = t.request(ctx, fresh)
+	return tok, fresh, err
+}
+
+// read asks the provider for credentials and checks them.
+func (t *Transport) read(ctx context.Context, fresh bool) (Credentials, error) {
+	creds, err := t.provider.Credentials(ctx, fresh)
+	if err != nil {
+		var own *secretError
+		if errors.As(err, &own) { // already says what it is
+			return Credentials{}, err
+		}
+		return Credentials{}, fmt.Errorf("m2mclient: reading the credentials: %w", err)
+	}
+	if err := creds.check(); err != nil {
+		return Credentials{}, err
+	}
+	return creds, nil
+}
+
+// request makes one request to the token endpoint.
+func (t *Transport) request(ctx context.Context, creds Credentials) (*oauth2.Token, error) {
+	cc := &clientcredentials.Config{
+		ClientID:     creds.ClientID,
+		ClientSecret: creds.ClientSecret,
+		TokenURL:     creds.TokenURL,
+		Scopes:       t.scopes,
+		// Cognito wants the credentials as HTTP Basic authentication.
+		AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, t.tokenHTTP))
+	if err != nil {
+		return nil, tokenError(err, t.scopes)
+	}
+	return tok, nil
 }
 
 // replaceAt is when a token requested at start (by t.now) is due for
@@ -264,8 +368,10 @@ func (t *Transport) forget(tok *oauth2.Token) {
 	}
 }
 
-// RoundTrip sends req with a bearer token. On a 401 it fetches a fresh token
-// and tries once more, when the request body can be sent again.
+// RoundTrip sends req with a bearer token, and with the credentials' API key
+// as x-api-key when they carry one (replacing any the request had). On a 401
+// it fetches a fresh token and tries once more, when the request body can be
+// sent again; a 403 is returned as it is.
 //
 // A POST without an Idempotency-Key header gets one, a random 128-bit value,
 // before the first attempt, so the retry carries the same key and an API
@@ -280,12 +386,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = cloneWithHeader(req) // a RoundTripper must not change the caller's request
 		req.Header.Set(IdempotencyKeyHeader, NewIdempotencyKey())
 	}
-	tok, err := t.TokenContext(req.Context())
+	tok, key, err := t.tokenAndKey(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base.RoundTrip(withToken(req, tok))
+	resp, err := t.base.RoundTrip(withToken(req, tok, key))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -299,13 +405,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	t.forget(tok)
-	fresh, err := t.TokenContext(req.Context())
+	fresh, key, err := t.tokenAndKey(req.Context())
 	if err != nil {
 		closeBody(retry)
 		return resp, nil // keep the API's 401; the token error would hide it
 	}
 	resp.Body.Close()
-	return t.base.RoundTrip(withToken(retry, fresh))
+	return t.base.RoundTrip(withToken(retry, fresh, key))
 }
 
 // NewIdempotencyKey returns a fresh Idempotency-Key value: 128 random bits in
@@ -316,9 +422,12 @@ func NewIdempotencyKey() string {
 	return `"` + hex.EncodeToString(b[:]) + `"`
 }
 
-func withToken(req *http.Request, tok *oauth2.Token) *http.Request {
+func withToken(req *http.Request, tok *oauth2.Token, apiKey string) *http.Request {
 	r := cloneWithHeader(req)
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if apiKey != "" {
+		r.Header.Set(APIKeyHeader, apiKey)
+	}
 	return r
 }
 

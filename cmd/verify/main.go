@@ -7,6 +7,12 @@
 // AccessPolicy output, 1 on any mismatch, 2 when it cannot verify (a bad
 // flag, unreadable outputs or secrets, a URL that is not https).
 //
+// It reads each client's secret at AWSCURRENT and, after a rotation,
+// AWSPREVIOUS: a previous client secret still accepted is checked like the
+// current one (rows "<client> (previous secret)"), one the token endpoint
+// refuses as invalid_client is reported "retired", which is no mismatch.
+// Calls carry x-api-key when the secret has an api_key.
+//
 // Run the built binary, not "go run ./cmd/verify": go run reports any
 // non-zero exit status of the program as its own exit status 1, so "cannot
 // verify" would look like "found a mismatch".
@@ -16,6 +22,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -49,22 +56,24 @@ func main() {
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
 		AuthPrefix:     *authPrefix,
 	}
-	os.Exit(run(ctx, v, *stack, *asJSON))
+	os.Exit(run(ctx, v, *stack, *asJSON, os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, v *verify.Verifier, stack string, asJSON bool) int {
+// run verifies the stack, prints the report on stdout and returns the exit
+// status.
+func run(ctx context.Context, v *verify.Verifier, stack string, asJSON bool, stdout, stderr io.Writer) int {
 	report, err := v.Run(ctx, stack)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	if asJSON {
-		err = report.WriteJSON(os.Stdout)
+		err = report.WriteJSON(stdout)
 	} else {
-		err = report.WriteTable(os.Stdout)
+		err = report.WriteTable(stdout)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "verify:", err)
+		fmt.Fprintln(stderr, "verify:", err)
 		return 2
 	}
 	return report.ExitCode()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,7 @@ func (failingCloudFormation) DescribeStacks(context.Context, *cloudformation.Des
 // found a mismatch" (covered by verify.Report.ExitCode's tests).
 func TestExitStatusWhenTheStackCannotBeRead(t *testing.T) {
 	v := &verify.Verifier{CloudFormation: failingCloudFormation{}}
-	assert.Equal(t, 2, run(context.Background(), v, "WeatherEvents", false))
+	assert.Equal(t, 2, run(context.Background(), v, "WeatherEvents", false, io.Discard, io.Discard))
 }
 
 type plainHTTPStack struct{}
@@ -52,7 +53,7 @@ func (plainHTTPStack) DescribeStacks(context.Context, *cloudformation.DescribeSt
 // clear text: exit 2, not a row of refusals.
 func TestExitStatusForAPlainHTTPAPI(t *testing.T) {
 	v := &verify.Verifier{CloudFormation: plainHTTPStack{}}
-	assert.Equal(t, 2, run(context.Background(), v, "WeatherEvents", false))
+	assert.Equal(t, 2, run(context.Background(), v, "WeatherEvents", false, io.Discard, io.Discard))
 }
 
 // The built binary really exits 2 when it cannot verify. (go run would exit

@@ -1,7 +1,9 @@
 // Package oauthtest plays, on 127.0.0.1, the two servers a machine client
 // talks to: a token endpoint that implements the client-credentials grant
-// (RFC 6749 section 4.4) as Cognito does, and an API that checks bearer
-// tokens against a route table as API Gateway's Cognito authorizer does.
+// (RFC 6749 section 4.4) as Cognito does, client secret rotation included
+// (AddSecret, RetireSecret), and an API that checks bearer tokens against a
+// route table as API Gateway's Cognito authorizer does, and API keys when
+// told to (RequireAPIKey).
 package oauthtest
 
 import (
@@ -23,9 +25,12 @@ import (
 
 // Client is an app client the token endpoint knows.
 type Client struct {
-	Secret string
+	Secret string   // its first secret; AddSecret and RetireSecret rotate it
 	Scopes []string // what it may request
 }
+
+// MaxSecrets is how many secrets a client may have at once, as in Cognito.
+const MaxSecrets = 2
 
 // Grant is an issued token.
 type Grant struct {
@@ -37,7 +42,6 @@ type Grant struct {
 // TokenServer is a client-credentials token endpoint.
 type TokenServer struct {
 	*httptest.Server
-	clients map[string]Client
 	// ExpiresIn is the lifetime of issued tokens. Default: one hour.
 	ExpiresIn time.Duration
 	// Now is the server's clock. Default: time.Now.
@@ -46,13 +50,19 @@ type TokenServer struct {
 	requests  atomic.Int64
 	throttled atomic.Bool
 	mu        sync.Mutex
+	clients   map[string]Client
+	secrets   map[string][]string // by client id: the secrets it accepts
 	grants    map[string]Grant
 	held      chan struct{} // while non-nil, token answers wait for it to close
 }
 
 // NewTokenServer starts a token endpoint for clients (by client id).
 func NewTokenServer(clients map[string]Client) *TokenServer {
-	s := &TokenServer{clients: clients, ExpiresIn: time.Hour, Now: time.Now, grants: map[string]Grant{}}
+	s := &TokenServer{clients: map[string]Client{}, secrets: map[string][]string{}, ExpiresIn: time.Hour, Now: time.Now, grants: map[string]Grant{}}
+	for id, c := range clients {
+		s.clients[id] = c
+		s.secrets[id] = []string{c.Secret}
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -84,6 +94,44 @@ func (s *TokenServer) Hold() (release func()) {
 			close(gate)
 		})
 	}
+}
+
+// AddSecret gives a client a further secret, as Cognito's
+// AddUserPoolClientSecret does: both the old and the new one are accepted
+// until RetireSecret. A client has at most MaxSecrets.
+func (s *TokenServer) AddSecret(clientID, secret string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have, ok := s.secrets[clientID]
+	switch {
+	case !ok:
+		return fmt.Errorf("oauthtest: no client %q", clientID)
+	case len(have) >= MaxSecrets:
+		return fmt.Errorf("oauthtest: client %q already has %d secrets", clientID, MaxSecrets)
+	case slices.Contains(have, secret):
+		return fmt.Errorf("oauthtest: client %q already has that secret", clientID)
+	}
+	s.secrets[clientID] = append(have, secret)
+	return nil
+}
+
+// RetireSecret stops accepting one of a client's secrets, as Cognito's
+// DeleteUserPoolClientSecret does: a token request with it is refused with
+// invalid_client. Tokens already issued stay valid until they expire (they
+// are JWTs, checked by their signature).
+func (s *TokenServer) RetireSecret(clientID, secret string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have := s.secrets[clientID]
+	i := slices.Index(have, secret)
+	switch {
+	case i < 0:
+		return fmt.Errorf("oauthtest: client %q has no such secret", clientID)
+	case len(have) == 1:
+		return fmt.Errorf("oauthtest: the last secret of client %q cannot be retired", clientID)
+	}
+	s.secrets[clientID] = slices.Delete(slices.Clone(have), i, i+1)
+	return nil
 }
 
 // Lookup returns the grant behind an access token.
@@ -130,8 +178,11 @@ func (s *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
+	s.mu.Lock()
 	client, known := s.clients[id]
-	if !known || secret != client.Secret {
+	accepted := known && slices.Contains(s.secrets[id], secret)
+	s.mu.Unlock()
+	if !accepted {
 		oauthError(w, http.StatusBadRequest, "invalid_client", "Client authentication failed")
 		return
 	}
@@ -173,12 +224,14 @@ func newToken() string {
 }
 
 // API answers each route of a table: 401 without a valid token, 403 when the
-// token carries none of the route's scopes, 200 otherwise.
+// token carries none of the route's scopes, 403 {"message":"Forbidden"}
+// without the API key its client must send (RequireAPIKey), 200 otherwise.
 type API struct {
 	*httptest.Server
 	calls    atomic.Int64
 	mu       sync.Mutex
 	received []Request
+	apiKeys  map[string]string // by client id: the x-api-key it must send
 }
 
 // Request is what the API saw of one request.
@@ -187,7 +240,9 @@ type Request struct {
 	// IdempotencyKey is the Idempotency-Key header as sent, "" without one.
 	IdempotencyKey string
 	// Body is the request body as received.
-	Body   string
+	Body string
+	// APIKey is the x-api-key header as sent, "" without one.
+	APIKey string
 	Status int
 }
 
@@ -195,14 +250,14 @@ type Request struct {
 // lists routes ("METHOD /path") it wrongly lets any valid token through, to
 // play a misconfigured deployment.
 func NewAPI(table routetable.Table, tokens *TokenServer, open ...string) *API {
-	a := &API{}
+	a := &API{apiKeys: map[string]string{}}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.calls.Add(1)
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
 		status := a.answer(w, r, table, tokens, open)
 		a.mu.Lock()
 		a.received = append(a.received, Request{Method: r.Method, Path: r.URL.Path,
-			IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), Status: status})
+			IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), APIKey: r.Header.Get("x-api-key"), Status: status})
 		a.mu.Unlock()
 	}))
 	return a
@@ -226,9 +281,34 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, table routetable.Ta
 		http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
 		return http.StatusForbidden
 	}
+	a.mu.Lock()
+	key, keyed := a.apiKeys[grant.ClientID]
+	a.mu.Unlock()
+	if keyed && r.Header.Get("x-api-key") != key {
+		// API Gateway's own answer (INVALID_API_KEY): no Bearer challenge.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Forbidden"}`))
+		return http.StatusForbidden
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"ok":true}`))
 	return http.StatusOK
+}
+
+// RequireAPIKey makes the API, like a method with apiKeyRequired and a usage
+// plan per client tier, answer 403 {"message":"Forbidden"} to a request with
+// a valid token of clientID that does not send key as x-api-key. It checks
+// the key after the token and its scopes (it needs the token's client to know
+// which key); either way the caller gets a 403. "" lifts the requirement.
+func (a *API) RequireAPIKey(clientID, key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if key == "" {
+		delete(a.apiKeys, clientID)
+		return
+	}
+	a.apiKeys[clientID] = key
 }
 
 // Received lists the requests the API has answered, in order.

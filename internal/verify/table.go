@@ -4,13 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 )
 
 // WriteTable prints the matrix: one row per client and token request, one
 // column per route. A cell that differs from the policy is marked "!" with
-// what the policy expected.
+// what the policy expected. The rows of a client's previous secret name the
+// client "<name> (previous secret)"; a previous secret the token endpoint no
+// longer accepts has one row, its token "retired". A call the policy
+// expected allowed that was refused with a 403 without a Bearer challenge
+// (API Gateway's answer to a missing API key), sent without x-api-key
+// because the secret has no api_key, adds "; no x-api-key".
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "CLIENT\tTOKEN REQUEST\tTOKEN\t%s\n", strings.Join(r.Routes, "\t"))
@@ -26,10 +32,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		for i, c := range row.Calls {
 			cells[i] = fmt.Sprintf("%s %d", c.Outcome, c.Status)
 			if c.Outcome != c.Expected {
-				cells[i] = fmt.Sprintf("! %s %d (expected %s)", c.Outcome, c.Status, c.Expected)
+				why := "expected " + c.Expected
+				if !row.APIKey && c.Status == http.StatusForbidden && c.Challenge == "" {
+					why += "; no x-api-key"
+				}
+				cells[i] = fmt.Sprintf("! %s %d (%s)", c.Outcome, c.Status, why)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Client, row.Requested, token, strings.Join(cells, "\t"))
+		client := row.Client
+		if row.Secret == SecretPrevious {
+			client += " (previous secret)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", client, row.Requested, token, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -4,6 +4,14 @@
 // every token, and compares each outcome with the stack's AccessPolicy output
 // (each route's scopes) and its clients output (each client's scopes).
 //
+// It reads each client's secret twice: its current version (AWSCURRENT) and,
+// when there is one, the version a rotation replaced (AWSPREVIOUS). A
+// previous client secret the token endpoint still accepts (the overlap of a
+// rotation) is checked like the current one, in rows of its own; one it
+// refuses as invalid_client is reported as retired, which is what it should
+// become. When a secret holds an api_key, every API call made with its
+// tokens sends it as x-api-key, as m2mclient does.
+//
 // It sends secrets and tokens only over https: an ApiUrl output or a secret's
 // token_url that is plain http (other than to a loopback host, for tests)
 // stops the run before any request.
@@ -26,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/scopegate/scopegate/m2mclient"
 	"github.com/scopegate/scopegate/routetable"
@@ -57,9 +66,18 @@ const (
 	NoScope        = "(no scope)"
 	expectIssued   = "issued"
 	expectRefused  = "refused"
+	tokenRetired   = "retired"
 	outcomeAllowed = "allowed"
 	outcomeDenied  = "denied"
 )
+
+// Which version of a client's secret a row's tokens were requested with.
+const (
+	SecretCurrent  = "current"  // AWSCURRENT
+	SecretPrevious = "previous" // AWSPREVIOUS, the value a rotation replaced
+)
+
+const stagePrevious = "AWSPREVIOUS"
 
 // Report is the whole matrix.
 type Report struct {
@@ -73,9 +91,17 @@ type Report struct {
 // Row is one client with one token request.
 type Row struct {
 	Client string `json:"client"`
+	// Secret is SecretCurrent, or SecretPrevious for the rows of a previous
+	// client secret.
+	Secret string `json:"secret"`
+	// APIKey tells whether the calls sent an x-api-key (the secret has an
+	// api_key); the key itself is never reported.
+	APIKey bool `json:"apiKey"`
 	// Requested is the scope asked for, or NoScope.
 	Requested string `json:"requested"`
-	// Token is "issued" or "refused", Expected what the policy says.
+	// Token is "issued" or "refused", Expected what the policy says. A
+	// previous secret the token endpoint refuses as invalid_client is
+	// "retired", which is expected of it: its one row reads "retired" twice.
 	Token         string `json:"token"`
 	ExpectedToken string `json:"expectedToken"`
 	TokenError    string `json:"tokenError,omitempty"`
@@ -90,7 +116,11 @@ type Call struct {
 	Status   int    `json:"status"`
 	Outcome  string `json:"outcome"`
 	Expected string `json:"expected"`
-	Error    string `json:"error,omitempty"`
+	// Challenge is the error of the Bearer challenge (WWW-Authenticate) of
+	// a 401 or 403, e.g. insufficient_scope; empty when there was none, as
+	// when API Gateway refuses a call for its API key.
+	Challenge string `json:"challenge,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // OK reports whether the row matches the policy everywhere.
@@ -106,10 +136,10 @@ func (r Row) OK() bool {
 	return true
 }
 
-type credentials struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	TokenURL     string `json:"token_url"`
+// secretVersion is one version of a client's secret to check.
+type secretVersion struct {
+	label string // SecretCurrent or SecretPrevious
+	creds m2mclient.Credentials
 }
 
 // Run verifies the stack and returns the matrix. An error means the
@@ -147,28 +177,60 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 		report.Routes = append(report.Routes, route)
 	}
 	sort.Strings(report.Routes)
-	for _, client := range clients {
+	// Every secret is read and checked before the first token request.
+	versions := make([][]secretVersion, len(clients))
+	for i, client := range clients {
 		if client.SecretArn == "" {
 			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, clientsKey)
 		}
-		creds, err := v.credentials(ctx, client.SecretArn)
-		if err != nil {
-			return nil, fmt.Errorf("verify: client %q: %w", client.Name, err)
+		if versions[i], err = v.secretVersions(ctx, client); err != nil {
+			return nil, err
 		}
-		// Refused before the first token request, as "cannot verify": a
-		// refusal per row would read as a token the endpoint refused.
-		if err := m2mclient.CheckTokenURL(creds.TokenURL); err != nil {
-			return nil, fmt.Errorf("verify: client %q: token_url of secret %s %w", client.Name, client.SecretArn, err)
-		}
-		for _, c := range tokenCases(policy, client.Scopes) {
-			row := v.check(ctx, client.Name, creds, c, policy, apiURL, report.Routes)
-			if !row.OK() {
-				report.Mismatches++
+	}
+	for i, client := range clients {
+		for _, version := range versions[i] {
+			for _, c := range tokenCases(policy, client.Scopes) {
+				row := v.check(ctx, client.Name, version, c, policy, apiURL, report.Routes)
+				if !row.OK() {
+					report.Mismatches++
+				}
+				report.Rows = append(report.Rows, row)
+				if row.Token == tokenRetired {
+					break // one row says it
+				}
 			}
-			report.Rows = append(report.Rows, row)
 		}
 	}
 	return report, nil
+}
+
+// secretVersions reads a client's secret: its current version and, when the
+// secret has one that holds another client secret, its previous version.
+func (v *Verifier) secretVersions(ctx context.Context, client stackoutputs.ClientRecord) ([]secretVersion, error) {
+	current, err := m2mclient.ReadSecret(ctx, v.SecretsManager, client.SecretArn, m2mclient.StageCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("verify: client %q: %s", client.Name, strings.TrimPrefix(err.Error(), "m2mclient: "))
+	}
+	// Refused before the first token request, as "cannot verify": a
+	// refusal per row would read as a token the endpoint refused.
+	if err := m2mclient.CheckTokenURL(current.TokenURL); err != nil {
+		return nil, fmt.Errorf("verify: client %q: token_url of secret %s %w", client.Name, client.SecretArn, err)
+	}
+	versions := []secretVersion{{SecretCurrent, current}}
+	previous, err := m2mclient.ReadSecret(ctx, v.SecretsManager, client.SecretArn, stagePrevious)
+	var none *smtypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &none): // never rotated
+		return versions, nil
+	case err != nil:
+		return nil, fmt.Errorf("verify: client %q: %s", client.Name, strings.TrimPrefix(err.Error(), "m2mclient: "))
+	case previous.ClientID == current.ClientID && previous.ClientSecret == current.ClientSecret:
+		return versions, nil // the same client secret: nothing more to check
+	}
+	if err := m2mclient.CheckTokenURL(previous.TokenURL); err != nil {
+		return nil, fmt.Errorf("verify: client %q: token_url of secret %s (%s) %w", client.Name, client.SecretArn, stagePrevious, err)
+	}
+	return append(versions, secretVersion{SecretPrevious, previous}), nil
 }
 
 type tokenCase struct {
@@ -201,8 +263,9 @@ func tokenCases(policy routetable.AccessPolicy, scopes []string) []tokenCase {
 	return cases
 }
 
-func (v *Verifier) check(ctx context.Context, client string, creds credentials, c tokenCase, policy routetable.AccessPolicy, apiURL string, routes []string) Row {
-	row := Row{Client: client, Requested: c.requested, ExpectedToken: expectRefused}
+func (v *Verifier) check(ctx context.Context, client string, version secretVersion, c tokenCase, policy routetable.AccessPolicy, apiURL string, routes []string) Row {
+	creds := version.creds
+	row := Row{Client: client, Secret: version.label, APIKey: creds.APIKey != "", Requested: c.requested, ExpectedToken: expectRefused}
 	if c.allowed {
 		row.ExpectedToken = expectIssued
 	}
@@ -216,6 +279,10 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 		return row
 	}
 	token, err := transport.TokenContext(ctx)
+	if err != nil && version.label == SecretPrevious && errors.Is(err, m2mclient.ErrInvalidClient) {
+		row.Token, row.ExpectedToken, row.TokenError = tokenRetired, tokenRetired, err.Error()
+		return row
+	}
 	if err != nil {
 		row.Token, row.TokenError = expectRefused, err.Error()
 		return row
@@ -227,7 +294,7 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 		if route.Opens(c.granted) {
 			call.Expected = outcomeAllowed
 		}
-		call.Status, err = v.call(ctx, apiURL, route, token.AccessToken)
+		call.Status, call.Challenge, err = v.call(ctx, apiURL, route, token.AccessToken, creds.APIKey)
 		switch {
 		case err != nil:
 			call.Outcome, call.Error = "error", err.Error()
@@ -244,7 +311,9 @@ func (v *Verifier) check(ctx context.Context, client string, creds credentials, 
 // probeID fills path parameters: no event can have it, so DELETE finds nothing.
 const probeID = "scopegate-verify-probe"
 
-func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Route, token string) (int, error) {
+// call calls one route and returns the status and, for a 401 or 403, the
+// error of its Bearer challenge.
+func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Route, token, apiKey string) (int, string, error) {
 	method := route.Method
 	if method == routetable.AnyMethod {
 		method = http.MethodGet
@@ -262,17 +331,47 @@ func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Rou
 	}
 	req, err := http.NewRequestWithContext(ctx, method, apiURL+"/"+strings.Join(segments, "/"), body)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
+	if apiKey != "" {
+		req.Header.Set(m2mclient.APIKeyHeader, apiKey)
+	}
 	resp, err := v.transport().RoundTrip(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, nil
+	var challenge string
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		challenge = bearerError(resp.Header.Values("WWW-Authenticate"))
+	}
+	return resp.StatusCode, challenge, nil
+}
+
+// bearerError is the error attribute of a Bearer challenge (RFC 6750
+// section 3), e.g. insufficient_scope; "bearer" for a challenge without
+// one, "" when there is no Bearer challenge. Only the characters RFC 6750
+// allows in an error code are kept.
+func bearerError(challenges []string) string {
+	for _, c := range challenges {
+		scheme, params, _ := strings.Cut(strings.TrimSpace(c), " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			continue
+		}
+		_, rest, found := strings.Cut(params, `error="`)
+		if !found {
+			return "bearer"
+		}
+		code, _, _ := strings.Cut(rest, `"`)
+		if code == "" || strings.ContainsFunc(code, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '\\' }) || len(code) > 64 {
+			return "bearer"
+		}
+		return code
+	}
+	return ""
 }
 
 func (v *Verifier) transport() http.RoundTripper {
@@ -295,19 +394,4 @@ func (v *Verifier) outputs(ctx context.Context, stack string) (map[string]string
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	return outputs, nil
-}
-
-func (v *Verifier) credentials(ctx context.Context, arn string) (credentials, error) {
-	out, err := v.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return credentials{}, fmt.Errorf("reading secret %s: %w", arn, err)
-	}
-	var c credentials
-	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c); err != nil {
-		return credentials{}, fmt.Errorf("secret %s is not client credentials JSON", arn) // never echo its content
-	}
-	if c.ClientID == "" || c.ClientSecret == "" || c.TokenURL == "" {
-		return credentials{}, errors.New("secret " + arn + " lacks client_id, client_secret or token_url")
-	}
-	return c, nil
 }

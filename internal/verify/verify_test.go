@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -47,12 +48,25 @@ func (f *fakeCloudFormation) DescribeStacks(_ context.Context, in *cloudformatio
 	return &cloudformation.DescribeStacksOutput{Stacks: []cftypes.Stack{{Outputs: outs}}}, nil
 }
 
-type fakeSecretsManager struct{ secrets map[string]string }
+// fakeSecretsManager holds each secret's current value (secrets) and, for a
+// rotated secret, its previous one (previous).
+type fakeSecretsManager struct {
+	secrets, previous map[string]string
+	stages            []string // the VersionStage of every read
+}
 
 func (f *fakeSecretsManager) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	s, ok := f.secrets[aws.ToString(in.SecretId)]
+	stage := aws.ToString(in.VersionStage)
+	f.stages = append(f.stages, stage)
+	values := f.secrets
+	if stage == "AWSPREVIOUS" {
+		values = f.previous
+	} else if stage != "AWSCURRENT" {
+		return nil, errors.New("ValidationException: unexpected stage " + stage)
+	}
+	s, ok := values[aws.ToString(in.SecretId)]
 	if !ok {
-		return nil, errors.New("ResourceNotFoundException")
+		return nil, &smtypes.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret value for staging label: " + stage)}
 	}
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}, nil
 }
@@ -62,6 +76,7 @@ type deployment struct {
 	api      *oauthtest.API
 	verifier *verify.Verifier
 	cf       *fakeCloudFormation
+	sm       *fakeSecretsManager
 }
 
 // deploy plays a deployed WeatherEvents stack. tokenClients is what the
@@ -92,14 +107,49 @@ func deploy(t *testing.T, tokenClients map[string][]string, open ...string) *dep
 	list, _ := json.Marshal(records)
 	outputs[stackoutputs.Clients("Auth")] = string(list)
 	cf := &fakeCloudFormation{outputs: outputs}
-	return &deployment{tokens: tokens, api: api, cf: cf,
-		verifier: &verify.Verifier{CloudFormation: cf, SecretsManager: &fakeSecretsManager{secrets: secrets}}}
+	sm := &fakeSecretsManager{secrets: secrets, previous: map[string]string{}}
+	return &deployment{tokens: tokens, api: api, cf: cf, sm: sm,
+		verifier: &verify.Verifier{CloudFormation: cf, SecretsManager: sm}}
 }
 
+func arnOf(name string) string { return "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + name }
+
+// credentialsJSON is a client's secret value; extra adds keys (api_key).
+func (d *deployment) credentialsJSON(name, secret string, extra ...string) string {
+	v := map[string]string{"client_id": name + "-id", "client_secret": secret, "token_url": d.tokens.TokenURL(), "client_secret_id": "id-of-" + secret}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v[extra[i]] = extra[i+1]
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// rotate plays a rotation of the client's secret up to the switch: Cognito
+// has a second client secret, the Secrets Manager secret holds it as
+// AWSCURRENT and the old value as AWSPREVIOUS.
+func (d *deployment) rotate(t *testing.T, name, newSecret string) {
+	t.Helper()
+	require.NoError(t, d.tokens.AddSecret(name+"-id", newSecret))
+	d.sm.previous[arnOf(name)] = d.sm.secrets[arnOf(name)]
+	d.sm.secrets[arnOf(name)] = d.credentialsJSON(name, newSecret)
+}
+
+// rows returns the rows of a client's current or previous secret.
+func rows(r *verify.Report, client, secret string) []verify.Row {
+	var out []verify.Row
+	for _, row := range r.Rows {
+		if row.Client == client && row.Secret == secret {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// row returns a row of the client's current secret.
 func row(t *testing.T, r *verify.Report, client, requested string) verify.Row {
 	t.Helper()
 	for _, row := range r.Rows {
-		if row.Client == client && row.Requested == requested {
+		if row.Client == client && row.Requested == requested && row.Secret == verify.SecretCurrent {
 			return row
 		}
 	}
