@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -28,6 +29,12 @@ type config struct {
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
 	// ReservedConcurrency of each stack's function.
 	ReservedConcurrency int `json:"reservedConcurrency"`
+	// Rotation of every client secret.
+	Rotation struct {
+		Disabled     bool `json:"disabled"`
+		IntervalDays int  `json:"intervalDays"`
+		OverlapHours int  `json:"overlapHours"`
+	} `json:"rotation"`
 	// Quotas are the account's adjustable Cognito quotas, for accounts that
 	// had them raised.
 	Quotas struct {
@@ -66,14 +73,15 @@ func main() {
 
 // budgetAdvice names what to change when a template passes an AWS limit.
 var budgetAdvice = budget.Advice{
-	"AWS::Cognito::UserPoolClient": "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
-	"AWS::SecretsManager::Secret":  "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
-	"AWS::ApiGateway::Method":      "routes (ScopedAPIProps.Routes)",
-	"AWS::ApiGateway::Resource":    "route paths (ScopedAPIProps.Routes)",
-	"AWS::Lambda::Permission":      "invoke permissions on the function (one per ScopedAPI)",
-	"AWS::IAM::Policy":             "grants to the role",
-	budget.AdviceOutputs:           "outputs (CfnOutput)",
-	budget.AdviceEnvironment:       "the function's environment (GoFunctionProps.Environment)",
+	"AWS::Cognito::UserPoolClient":          "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::SecretsManager::Secret":           "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::SecretsManager::RotationSchedule": "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::ApiGateway::Method":               "routes (ScopedAPIProps.Routes)",
+	"AWS::ApiGateway::Resource":             "route paths (ScopedAPIProps.Routes)",
+	"AWS::Lambda::Permission":               "invoke permissions on the function (one per ScopedAPI)",
+	"AWS::IAM::Policy":                      "grants to the role",
+	budget.AdviceOutputs:                    "outputs (CfnOutput)",
+	budget.AdviceEnvironment:                "the function's environment (GoFunctionProps.Environment)",
 }
 
 // synth builds the stacks from the configuration, synthesizes them and
@@ -109,6 +117,11 @@ func synth(app awscdk.App) (err error) {
 			AdditionalClients:              clients,
 			ConfigPath:                     "scopegate." + configKey + ".clients",
 			Quotas:                         m2mauth.Quotas(cfg.Quotas),
+			Rotation: m2mauth.RotationProps{
+				Disabled: cfg.Rotation.Disabled,
+				Interval: time.Duration(cfg.Rotation.IntervalDays) * 24 * time.Hour,
+				Overlap:  time.Duration(cfg.Rotation.OverlapHours) * time.Hour,
+			},
 		}
 	}
 	var weatherDomain m2mauth.Domain

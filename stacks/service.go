@@ -39,6 +39,8 @@ type ServiceOptions struct {
 	ConfigPath string
 	// Quotas are the account's Cognito quotas. Default: Cognito's defaults.
 	Quotas m2mauth.Quotas
+	// Rotation of the client secrets. Default: m2mauth's (every 90 days).
+	Rotation m2mauth.RotationProps
 }
 
 // ConfigError is a configuration value the stacks refuse, with the path of

@@ -80,6 +80,7 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		Domain:     domain,
 		Disposable: props.Disposable,
 		Quotas:     props.Quotas,
+		Rotation:   props.Rotation,
 	})
 	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(defaultScope))
 	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}

@@ -68,6 +68,7 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Domain:     props.Domain,
 		Disposable: props.Disposable,
 		Quotas:     props.Quotas,
+		Rotation:   props.Rotation,
 	})
 	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
 		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},

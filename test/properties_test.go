@@ -236,7 +236,7 @@ func TestProperty11_LambdaIsBoundedTracedAndLeastPrivilege(t *testing.T) {
 		assert.NotContains(t, role, "ManagedPolicyArns", p)
 
 		api := c.logicalID(c.api.RestAPI)
-		perms := c.template.Resources("AWS::Lambda::Permission")
+		perms := c.template.PermissionsOf(c.logicalID(c.function.Function))
 		require.Len(t, perms, 1, "%s: one invoke permission for the API", p)
 		assert.Contains(t, mustJSON(t, perms[0].Properties["SourceArn"]), `{"Ref":"`+api+`"}`, p)
 	})
@@ -308,4 +308,57 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+func TestProperty13_EveryClientSecretRotates(t *testing.T) {
+	p := property(13, "every client secret has a rotation schedule run by the pool's rotation function")
+	each(t, func(t *testing.T, c *configuration) {
+		require.NotNil(t, c.auth.RotationFunction(), p)
+		scheduled := 0
+		for id, tmpl := range c.clientTemplates {
+			secrets := tmpl.Resources("AWS::SecretsManager::Secret")
+			schedules := map[string]bool{}
+			for _, s := range tmpl.Resources("AWS::SecretsManager::RotationSchedule") {
+				schedules[mustJSON(t, s.Properties["SecretId"])] = true
+				assert.Contains(t, mustJSON(t, s.Properties["RotationLambdaARN"]), "Rotation", "%s: %s", p, id)
+				assert.Regexp(t, `^rate\(\d+ days\)$`, s.Properties["RotationRules"].(map[string]any)["ScheduleExpression"], "%s: %s", p, id)
+			}
+			for _, s := range secrets {
+				assert.True(t, schedules[`{"Ref":"`+s.LogicalID+`"}`], "%s: %s/%s has no rotation schedule", p, id, s.LogicalID)
+				scheduled++
+			}
+		}
+		assert.Equal(t, len(c.clients), scheduled, p)
+	})
+}
+
+func TestProperty14_RotationRoleIsLeastPrivilege(t *testing.T) {
+	p := property(14, "the rotation role: three Cognito actions on this pool, four Secrets Manager actions on its client secrets, retirement schedules, nothing on * but X-Ray")
+	each(t, func(t *testing.T, c *configuration) {
+		role := c.logicalID(c.auth.RotationFunction().Role)
+		pool := `{"Fn::GetAtt":["` + c.logicalID(c.auth.UserPool) + `","Arn"]}`
+		for _, policy := range c.template.Resources("AWS::IAM::Policy") {
+			if mustJSON(t, policy.Properties["Roles"]) != `[{"Ref":"`+role+`"}]` {
+				continue
+			}
+			for _, st := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := st.(map[string]any)
+				resource := mustJSON(t, st["Resource"])
+				for _, a := range asStrings(st["Action"]) {
+					switch {
+					case strings.HasPrefix(a, "cognito-idp:"):
+						assert.Contains(t, []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}, a, p)
+						assert.Equal(t, pool, resource, "%s: %s", p, a)
+					case strings.HasPrefix(a, "secretsmanager:"):
+						assert.Contains(t, resource, `":secret:scopegate-",{"Ref":"`+c.logicalID(c.auth.UserPool)+`"},"-*"`, "%s: %s", p, a)
+					case a == "scheduler:CreateSchedule":
+						assert.Contains(t, resource, "schedule/default/scopegate-retire-*", p)
+					case a == "iam:PassRole", strings.HasPrefix(a, "logs:"), strings.HasPrefix(a, "xray:"):
+					default:
+						t.Errorf("%s: unexpected action %s", p, a)
+					}
+				}
+			}
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/stackoutputs"
 )
 
@@ -44,6 +45,16 @@ type AuthServer struct {
 	ClientStacks []awscdk.NestedStack
 
 	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
+	rotation       *rotator
+}
+
+// RotationFunction is the function that rotates the client secrets, or nil
+// when rotation is disabled.
+func (a *AuthServer) RotationFunction() *golambda.GoFunction {
+	if a.rotation == nil {
+		return nil
+	}
+	return a.rotation.function
 }
 
 // Client is one machine client of an AuthServer.
@@ -185,6 +196,11 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 	if shards == 0 {
 		shards = DefaultClientStacks
 	}
+	var rotation *rotator
+	if !props.Rotation.Disabled {
+		rotation = a.newRotator(props.Rotation.withDefaults(), props.Disposable)
+	}
+	a.rotation = rotation
 	members := make([][]ClientProps, shards)
 	for _, c := range props.Clients {
 		n := ClientShard(c.Name, shards)
@@ -201,7 +217,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		a.ClientStacks = append(a.ClientStacks, stack)
 		records := make([]*string, len(clients))
 		for i, c := range clients {
-			client := a.newClient(stack, c)
+			client := a.newClient(stack, c, rotation)
 			byName[c.Name] = client
 			records[i] = stack.ToJsonString(client.record(), nil)
 		}
@@ -238,7 +254,7 @@ func (c *Client) record() map[string]any {
 	return map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
 }
 
-func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps) *Client {
+func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, rotation *rotator) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
@@ -284,6 +300,9 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps) *Cli
 	// value, and no custom resource or Lambda is needed to read it.
 	generated := client.Node().DefaultChild().(awscognito.CfnUserPoolClient).AttrClientSecret()
 	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
+		// Named "scopegate-<pool id>-<client>", so that the rotation
+		// function's one grant covers every client secret of the pool.
+		SecretName:  awscdk.Fn_Join(jsii.String(""), &[]*string{a.secretNamePrefix(), jsii.String(props.Name)}),
 		Description: jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
 		SecretObjectValue: &map[string]awscdk.SecretValue{
 			"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
@@ -291,6 +310,9 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps) *Cli
 			"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
 		},
 	})
+	if rotation != nil {
+		rotation.schedule(stack, id, secret)
+	}
 	return &Client{
 		Name:           props.Name,
 		Scopes:         append([]Scope(nil), props.Scopes...),

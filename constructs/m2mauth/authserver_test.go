@@ -270,7 +270,7 @@ func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, `{"Fn::GetAtt":["` + clientID + `","ClientSecret"]}`} {
 				assert.Contains(t, body, key, c.Name)
 			}
-			assert.Len(t, tmpl.Section("Resources"), 2, "%s: a client costs its app client and its secret, nothing else", c.Name)
+			assert.Len(t, tmpl.Section("Resources"), 3, "%s: a client costs its app client, its secret and the secret's rotation schedule, nothing else", c.Name)
 		}
 	})
 }
@@ -358,4 +358,77 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return strings.ReplaceAll(string(b), `\u0026`, "&")
+}
+
+// Security property 13: every client secret is rotated on a schedule by the
+// pool's rotation function; its name starts with the pool's prefix, so one
+// grant covers them all.
+func TestEveryClientSecretHasARotationSchedule(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, f *fixture) {
+		require.NotNil(t, f.auth.RotationFunction())
+		for _, c := range f.auth.Clients {
+			tmpl := f.clientTemplates[c.Name]
+			secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			schedules := tmpl.Resources("AWS::SecretsManager::RotationSchedule")
+			require.Len(t, schedules, 1, c.Name)
+			p := schedules[0].Properties
+			assert.Equal(t, map[string]any{"Ref": secretID}, p["SecretId"], c.Name)
+			assert.Equal(t, map[string]any{"ScheduleExpression": "rate(90 days)"}, p["RotationRules"], c.Name)
+			assert.Equal(t, false, p["RotateImmediatelyOnUpdate"], c.Name)
+			assert.Contains(t, mustJSON(t, p["RotationLambdaARN"]), "Rotation", c.Name)
+			name := mustJSON(t, tmpl.Resource(secretID)["Properties"].(map[string]any)["Name"])
+			assert.Contains(t, name, `"scopegate-"`, c.Name)
+			assert.Contains(t, name, `"-`+c.Name+`"`, c.Name)
+		}
+	})
+}
+
+// Security property 14: the rotation role may call exactly the three Cognito
+// actions on this pool, the four Secrets Manager actions on this pool's
+// client secrets, create retirement schedules, and pass the scheduler its
+// role; nothing on "*".
+func TestRotationRoleIsLeastPrivilege(t *testing.T) {
+	f := loadFixtures(t)[derivedDomain]
+	fn := f.auth.RotationFunction()
+	roleID := cdktest.LogicalID(f.stack, fn.Role.Node().DefaultChild().(awscdk.CfnElement))
+	pool := cdktest.LogicalID(f.stack, f.auth.UserPool.Node().DefaultChild().(awscdk.CfnElement))
+	byAction := map[string]string{}
+	for _, policy := range f.template.Resources("AWS::IAM::Policy") {
+		if mustJSON(t, policy.Properties["Roles"]) != `[{"Ref":"`+roleID+`"}]` {
+			continue
+		}
+		for _, st := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := st.(map[string]any)
+			actions, ok := st["Action"].([]any)
+			if !ok {
+				actions = []any{st["Action"]}
+			}
+			for _, a := range actions {
+				byAction[a.(string)] = mustJSON(t, st["Resource"])
+			}
+		}
+	}
+	for _, a := range []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"} {
+		assert.Equal(t, `{"Fn::GetAtt":["`+pool+`","Arn"]}`, byAction[a], a)
+	}
+	for _, a := range []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"} {
+		assert.Contains(t, byAction[a], `":secret:scopegate-",{"Ref":"`+pool+`"},"-*"`, a)
+	}
+	assert.Contains(t, byAction["scheduler:CreateSchedule"], "schedule/default/scopegate-retire-*")
+	assert.Contains(t, byAction["iam:PassRole"], "RetireScheduleRole")
+	for a, r := range byAction {
+		if !strings.HasPrefix(a, "xray:") { // X-Ray has no resource-level permissions
+			assert.NotEqual(t, `"*"`, r, a)
+		}
+		assert.NotContains(t, a, "*", a)
+	}
+	actions := make([]string, 0, len(byAction))
+	for a := range byAction {
+		actions = append(actions, a)
+	}
+	assert.ElementsMatch(t, []string{
+		"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret",
+		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+		"scheduler:CreateSchedule", "iam:PassRole", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+	}, actions)
 }

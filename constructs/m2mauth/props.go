@@ -33,9 +33,10 @@ const (
 	DefaultResourceServersPerPool = 25
 	DefaultClientStacks           = 16
 	maxClientStacks               = 64
-	// MaxClientsPerStack keeps a client stack (two resources per client)
-	// below CloudFormation's 500 resources per template, with room to spare.
-	MaxClientsPerStack = 240
+	// MaxClientsPerStack keeps a client stack (three resources per client:
+	// the app client, its secret and the secret's rotation schedule) below
+	// CloudFormation's 500 resources per template, with room to spare.
+	MaxClientsPerStack = 160
 )
 
 // Quotas are the adjustable Cognito quotas of the account the pool deploys
@@ -93,6 +94,10 @@ type AuthServerProps struct {
 	// clients, which replaces them (new client ids and secrets): choose it
 	// once. Default: 16.
 	ClientStacks int
+
+	// Rotation of the client secrets. Default: every 90 days, the old
+	// secret working 7 days more.
+	Rotation RotationProps
 
 	// FeaturePlan is the Cognito feature plan of the pool.
 	// Default: LITE. Machines never sign in, so nothing in Essentials or Plus
@@ -170,6 +175,9 @@ func (p *AuthServerProps) Validate() error {
 	quotas := p.Quotas.withDefaults()
 	if p.Quotas.AppClientsPerPool < 0 || p.Quotas.ResourceServersPerPool < 0 {
 		add("Quotas %+v must not be negative (0 means Cognito's default)", p.Quotas)
+	}
+	for _, problem := range p.Rotation.validate() {
+		add("%s", problem)
 	}
 	if p.ClientStacks < 0 || p.ClientStacks > maxClientStacks {
 		add("ClientStacks %d must be from 1 to %d (0 means %d)", p.ClientStacks, maxClientStacks, DefaultClientStacks)
@@ -299,7 +307,7 @@ func (p *AuthServerProps) Validate() error {
 		}
 		for n, count := range counts {
 			if count > MaxClientsPerStack {
-				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, MaxClientsPerStack)
+				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it (3 resources each) inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, MaxClientsPerStack)
 			}
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // A stack of your own: an orders API whose billing client may only read,
 // while the fulfilment client may read and write, served by your own function.
 func Example() {
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(exampleAppProps())
 	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
 
 	orders := m2mauth.NewResourceServer("orders", "Orders API")
@@ -70,7 +70,7 @@ func Example() {
 // backend instead of a function: the ScopedAPI adds its authorizer, scopes
 // and guard, and leaves your API's stage and name alone.
 func ExampleNewScopedAPI_existingRestAPIAndHTTPIntegration() {
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(exampleAppProps())
 	stack := awscdk.NewStack(app, jsii.String("Partners"), nil)
 	partners := m2mauth.NewResourceServer("partners", "Partner API")
 	quotes := partners.AddScope("quotes", "Read quotes")
@@ -105,7 +105,7 @@ func ExampleNewScopedAPI_existingRestAPIAndHTTPIntegration() {
 // servers it has, so that routes name typed scopes; nothing is created in
 // the pool.
 func ExampleImportedPool() {
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(exampleAppProps())
 	stack := awscdk.NewStack(app, jsii.String("Reports"), nil)
 	pool := awscognito.UserPool_FromUserPoolArn(stack, jsii.String("Pool"),
 		jsii.String("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEfGhI"))
@@ -135,7 +135,7 @@ func ExampleImportedPool() {
 // Guard a REST API you build entirely yourself, so that nobody can add a
 // method that skips the scopes: synthesis fails and names the method.
 func ExampleGuard() {
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(exampleAppProps())
 	stack := awscdk.NewStack(app, jsii.String("Hand"), nil)
 	orders := m2mauth.NewResourceServer("orders", "Orders API")
 	read := orders.AddScope("read", "Read orders")
@@ -176,4 +176,11 @@ func sortedMethods(template assertions.Template) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// exampleAppProps skip building the functions' code (the AuthServer's
+// rotation function among them): an example shows the template, and a real
+// `cdk synth` builds them.
+func exampleAppProps() *awscdk.AppProps {
+	return &awscdk.AppProps{Context: &map[string]any{"aws:cdk:bundling-stacks": []string{}}}
 }

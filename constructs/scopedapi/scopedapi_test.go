@@ -261,7 +261,7 @@ func TestCloudWatchRoleIsCreatedOnlyWhenAskedFor(t *testing.T) {
 // API and its stage, never any API or the console's test stage.
 func TestOneInvokePermissionScopedToTheStage(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
-		perms := f.template.Resources("AWS::Lambda::Permission")
+		perms := f.template.PermissionsOf(cdktest.LogicalID(f.stack, f.fn.Node().DefaultChild().(awscdk.CfnElement)))
 		require.Len(t, perms, 1)
 		p := perms[0]
 		api := cdktest.LogicalID(f.stack, f.api.RestAPI.Node().DefaultChild().(awscdk.CfnElement))

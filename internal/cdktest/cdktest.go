@@ -227,3 +227,20 @@ func AssetFile(stack awscdk.Stack, tmpl Template, logicalID, file string) ([]byt
 	dir := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "asset."+strings.TrimSuffix(key, ".zip"))
 	return os.ReadFile(filepath.Join(dir, file))
 }
+
+// PermissionsOf returns the AWS::Lambda::Permission resources of the
+// function with the given logical id (FunctionName as Ref or Fn::GetAtt Arn).
+func (t Template) PermissionsOf(functionID string) []Resource {
+	var out []Resource
+	for _, p := range t.Resources("AWS::Lambda::Permission") {
+		switch name := p.Properties["FunctionName"].(type) {
+		case map[string]any:
+			if name["Ref"] == functionID {
+				out = append(out, p)
+			} else if att, ok := name["Fn::GetAtt"].([]any); ok && len(att) == 2 && att[0] == functionID {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -13,11 +13,30 @@ import (
 )
 
 // Rule is one suppressed cdk-nag rule with the reason it does not apply.
-// AppliesTo narrows it to some findings of the rule, as cdk-nag's appliesTo.
+// AppliesTo narrows it to some findings of the rule, as cdk-nag's appliesTo;
+// AppliesToPattern to findings matching a regular expression ("/.../"), for
+// findings that name a logical id.
 type Rule struct {
-	ID        string   `json:"id"`
-	Reason    string   `json:"reason"`
-	AppliesTo []string `json:"applies_to,omitempty"`
+	ID               string
+	Reason           string
+	AppliesTo        []string
+	AppliesToPattern []string
+}
+
+// metadata is the rule as cdk-nag stores it.
+func (r Rule) metadata() map[string]any {
+	m := map[string]any{"id": r.ID, "reason": r.Reason}
+	var applies []any
+	for _, a := range r.AppliesTo {
+		applies = append(applies, a)
+	}
+	for _, p := range r.AppliesToPattern {
+		applies = append(applies, map[string]any{"regex": p})
+	}
+	if len(applies) > 0 {
+		m["applies_to"] = applies
+	}
+	return m
 }
 
 // Suppress records rules on c's CloudFormation resource (c itself or its
@@ -62,7 +81,7 @@ func merge(existing any, rules []Rule) map[string]any {
 	}
 	for _, r := range rules {
 		var generic map[string]any
-		data, _ := json.Marshal(r)
+		data, _ := json.Marshal(r.metadata())
 		_ = json.Unmarshal(data, &generic)
 		add(generic)
 	}

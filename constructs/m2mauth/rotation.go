@@ -1,0 +1,185 @@
+package m2mauth
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/constructs/golambda"
+	"github.com/scopegate/scopegate/internal/nagmeta"
+)
+
+// Rotation defaults and limits.
+const (
+	DefaultRotationInterval = 90 * 24 * time.Hour
+	DefaultRotationOverlap  = 7 * 24 * time.Hour
+	// Secrets Manager schedules rotation in whole days (rate(N days)), at
+	// most every 1,000 days.
+	maxRotationInterval = 1000 * 24 * time.Hour
+	// modulePath is where the rotation function's source is found, for an
+	// app in this module or in a consumer's.
+	modulePath = "github.com/scopegate/scopegate"
+)
+
+// The IAM actions the rotation function calls, and nothing else.
+var (
+	rotationCognitoActions   = []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}
+	rotationSecretsActions   = []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+	rotationSchedulerActions = []string{"scheduler:CreateSchedule"}
+)
+
+// RotationProps configures the rotation of client secrets: every interval a
+// function adds a second Cognito secret to the client, tests it, makes it the
+// secret's current value, and schedules the old Cognito secret's deletion
+// for Overlap later, so callers that read the old value keep working that
+// long.
+type RotationProps struct {
+	// Disabled leaves client secrets as CloudFormation created them.
+	// Default: false, rotation is on.
+	Disabled bool
+	// Interval between rotations, whole days. Default: 90 days.
+	Interval time.Duration
+	// Overlap is how long the old secret keeps working after a rotation,
+	// whole hours, shorter than Interval. Default: 7 days.
+	Overlap time.Duration
+}
+
+func (r RotationProps) withDefaults() RotationProps {
+	if r.Interval == 0 {
+		r.Interval = DefaultRotationInterval
+	}
+	if r.Overlap == 0 {
+		r.Overlap = DefaultRotationOverlap
+	}
+	return r
+}
+
+func (r RotationProps) validate() []string {
+	if r.Disabled {
+		return nil
+	}
+	d := r.withDefaults()
+	var problems []string
+	if d.Interval < 24*time.Hour || d.Interval > maxRotationInterval || d.Interval%(24*time.Hour) != 0 {
+		problems = append(problems, fmt.Sprintf("Rotation.Interval %v must be a whole number of days from 1 to 1000", d.Interval))
+	}
+	if d.Overlap < time.Hour || d.Overlap%time.Hour != 0 || d.Overlap >= d.Interval {
+		problems = append(problems, fmt.Sprintf("Rotation.Overlap %v must be a whole number of hours, at least one, and shorter than Rotation.Interval %v", d.Overlap, d.Interval))
+	}
+	return problems
+}
+
+// rotator is the rotation function of one AuthServer, shared by its clients.
+type rotator struct {
+	function *golambda.GoFunction
+	props    RotationProps
+	// invoke lets Secrets Manager call the function; each schedule waits
+	// for it.
+	invoke awslambda.CfnPermission
+}
+
+// secretNamePrefix is the name every client secret of the pool starts with,
+// so that one grant on "<prefix>*" covers all of them, however many.
+func (a *AuthServer) secretNamePrefix() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("scopegate-"), a.UserPool.UserPoolId(), jsii.String("-")})
+}
+
+// newRotator builds the rotation function, its role (exactly the Cognito
+// actions on this pool, the Secrets Manager actions on this pool's client
+// secrets, and scheduling the retirement of old Cognito secrets), and the
+// role EventBridge Scheduler uses to call it back.
+func (a *AuthServer) newRotator(props RotationProps, disposable bool) *rotator {
+	source, err := golambda.SourceDir(modulePath)
+	if err != nil {
+		panic(err)
+	}
+	stack := awscdk.Stack_Of(a.Construct)
+	fn := golambda.NewGoFunction(a.Construct, "Rotation", &golambda.GoFunctionProps{
+		Entry:       filepath.Join(source, "lambda", "rotation"),
+		ModuleDir:   source,
+		Description: "scopegate: rotates the client secrets of " + *a.Node().Path(),
+		Environment: map[string]string{
+			"USER_POOL_ID":    *a.UserPool.UserPoolId(),
+			"OVERLAP_SECONDS": strconv.Itoa(int(props.Overlap.Seconds())),
+		},
+		Timeout:             20 * time.Second,
+		ReservedConcurrency: 2,
+		Disposable:          disposable,
+	})
+	scheduler := awsiam.NewRole(a.Construct, jsii.String("RetireScheduleRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
+		Description: jsii.String("EventBridge Scheduler calls the rotation function back to retire an old client secret"),
+	})
+	fn.Function.GrantInvoke(scheduler)
+	fn.Function.AddEnvironment(jsii.String("RETIRE_ROLE_ARN"), scheduler.RoleArn(), nil)
+
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(rotationCognitoActions...),
+		Resources: jsii.Strings(*a.UserPool.UserPoolArn()),
+	}))
+	secrets := *awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), stack.Partition(), jsii.String(":secretsmanager:"), stack.Region(), jsii.String(":"), stack.Account(),
+		jsii.String(":secret:"), a.secretNamePrefix(), jsii.String("*"),
+	})
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(rotationSecretsActions...),
+		Resources: jsii.Strings(secrets),
+	}))
+	schedules := *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String("default/scopegate-retire-*")})
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(rotationSchedulerActions...),
+		Resources: jsii.Strings(schedules),
+	}))
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  jsii.Strings(*scheduler.RoleArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+	}))
+	invoke := awslambda.NewCfnPermission(a.Construct, jsii.String("RotationInvoke"), &awslambda.CfnPermissionProps{
+		Action:        jsii.String("lambda:InvokeFunction"),
+		FunctionName:  fn.Function.FunctionArn(),
+		Principal:     jsii.String("secretsmanager.amazonaws.com"),
+		SourceAccount: stack.Account(),
+	})
+	nagmeta.Suppress(fn.Role, true, nagmeta.Rule{
+		ID:               "AwsSolutions-IAM5",
+		AppliesToPattern: []string{`/^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:scopegate-<[A-Za-z0-9]+>-\*$/`},
+		Reason:           "Secrets Manager appends a random suffix to every secret name, so the grant names the pool's secret-name prefix: only this pool's client secrets match it.",
+	}, nagmeta.Rule{
+		ID:        "AwsSolutions-IAM5",
+		AppliesTo: []string{"Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/scopegate-retire-*"},
+		Reason:    "Each rotation creates a one-time schedule named after the secret it retires; the grant is limited to that name prefix in the default group, and the schedules delete themselves after running.",
+	})
+	nagmeta.Suppress(scheduler, true, nagmeta.Rule{
+		ID:               "AwsSolutions-IAM5",
+		AppliesToPattern: []string{`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`},
+		Reason:           "CDK's grantInvoke also allows the rotation function's versions and aliases (ARN:*); the role can invoke nothing else.",
+	})
+	nagmeta.Suppress(fn.Function, false, nagmeta.Rule{
+		ID: "Serverless-LambdaDLQ",
+		Reason: "Secrets Manager invokes the rotation steps synchronously and records and retries a failed rotation itself; a missed retirement " +
+			"(EventBridge Scheduler retries it) is done again by the next rotation, which deletes any old secret past the overlap window.",
+	})
+	return &rotator{function: fn, props: props, invoke: invoke}
+}
+
+// schedule rotates one client's secret every Interval.
+func (r *rotator) schedule(stack awscdk.NestedStack, id string, secret awssecretsmanager.Secret) {
+	days := int(r.props.Interval.Hours() / 24)
+	s := awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
+		SecretId:          secret.SecretArn(),
+		RotationLambdaArn: r.function.Function.FunctionArn(),
+		RotationRules: &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{
+			ScheduleExpression: jsii.String(fmt.Sprintf("rate(%d days)", days)),
+		},
+		RotateImmediatelyOnUpdate: jsii.Bool(false),
+	})
+	s.AddResourceDependency(r.invoke, jsii.String("Secrets Manager must be allowed to invoke the rotation function before a schedule names it"))
+}
