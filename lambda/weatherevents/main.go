@@ -4,11 +4,9 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -34,11 +32,7 @@ const (
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	// aws-lambda-go and the SDK write through the standard log package: make
-	// each of their lines one JSON line too.
-	log.SetFlags(0)
-	log.SetOutput(logLines{logger})
+	logger := awsenv.Logger()
 	server, err := newServer(logger)
 	if err != nil {
 		// Fail the cold start loudly: a function without its route table or
@@ -47,14 +41,6 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(server.HandleEvent)
-}
-
-// logLines turns each write of the standard logger into one JSON line.
-type logLines struct{ logger *slog.Logger }
-
-func (l logLines) Write(p []byte) (int, error) {
-	l.logger.Warn("library", "message", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func newServer(logger *slog.Logger) (*api.Server, error) {
