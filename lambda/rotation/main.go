@@ -2,6 +2,14 @@
 // in Secrets Manager, and the target of the schedules that retire the
 // previous Cognito client secret. It only wires dependencies and starts the
 // runtime; the rotation is in package rotate.
+//
+// It calls Cognito user pools, Secrets Manager, EventBridge Scheduler and API
+// Gateway (GetApiKey, for the secrets of clients in a rate-limit tier, whose
+// value has api_key_id). Each service's endpoint can be overridden, for
+// tests, with AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER,
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SCHEDULER and
+// AWS_ENDPOINT_URL_API_GATEWAY, or all at once with AWS_ENDPOINT_URL (see
+// package awsenv).
 package main
 
 import (
@@ -13,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -86,6 +95,13 @@ func newRotator(logger *slog.Logger) (*rotate.Rotator, error) {
 		}),
 		Scheduler: scheduler.NewFromConfig(cfg, func(o *scheduler.Options) {
 			if e := awsenv.Endpoint("SCHEDULER"); e != "" {
+				o.BaseEndpoint = aws.String(e)
+			}
+		}),
+		// Always wired: whether a secret has api_key_id is known only when
+		// its value is read.
+		APIKeys: apigateway.NewFromConfig(cfg, func(o *apigateway.Options) {
+			if e := awsenv.Endpoint("API_GATEWAY"); e != "" {
 				o.BaseEndpoint = aws.String(e)
 			}
 		}),

@@ -55,6 +55,7 @@ func TestNewRotatorRefusesToStartWithoutConfiguration(t *testing.T) {
 	assert.Equal(t, rotate.DefaultOverlap, r.Overlap)
 	assert.Equal(t, "us-east-1_AbCdEf123", r.UserPoolID)
 	assert.Equal(t, rotate.Target{RoleArn: "arn:aws:iam::123456789012:role/retire"}, r.RetireTarget)
+	assert.NotNil(t, r.APIKeys, "API Gateway wired: a secret's api_key_id is known only when it is read")
 
 	t.Setenv(OverlapEnvVar, "3600")
 	t.Setenv(RetireFunctionEnvVar, "arn:aws:lambda:us-east-1:123456789012:function:rotation")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	apigatewaytypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -129,6 +131,17 @@ func (s *fakeSecrets) startRotation(token string) {
 	s.move("AWSPENDING", token)
 }
 
+// endTest is what Secrets Manager does after the testSecret it runs alone to
+// test a rotation configuration (set without immediate rotation): the
+// AWSPENDING version it created, without a value, is removed.
+func (s *fakeSecrets) endTest(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.versions[token]; v != nil && v.value == nil {
+		delete(s.versions, token)
+	}
+}
+
 // endRotation is what Secrets Manager does after finishSecret succeeded.
 func (s *fakeSecrets) endRotation(token string) {
 	s.mu.Lock()
@@ -170,6 +183,16 @@ func (s *fakeSecrets) current() (string, string) {
 	defer s.mu.Unlock()
 	id := s.holder("AWSCURRENT")
 	return id, aws.ToString(s.versions[id].value)
+}
+
+// valueOf returns version id's value, and whether it has one.
+func (s *fakeSecrets) valueOf(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.versions[id]; v != nil && v.value != nil {
+		return *v.value, true
+	}
+	return "", false
 }
 
 func (s *fakeSecrets) stagesOf(id string) []string {
@@ -464,6 +487,69 @@ func (s *fakeScheduler) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.schedules)
+}
+
+// fakeAPIGateway holds API keys by id, with API Gateway's rules: GetApiKey
+// returns a key's value only when asked with IncludeValue, and answers
+// NotFoundException for an unknown id.
+type fakeAPIGateway struct {
+	faults
+	mu     sync.Mutex
+	keys   map[string]*apiKey
+	values []string // every value ever held
+}
+
+type apiKey struct {
+	value   string
+	enabled bool
+}
+
+// newValue gives key id a new random value, enabled, and returns it.
+func (g *fakeAPIGateway) newValue(id string) string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	v := hex.EncodeToString(b)
+	g.set(id, v, true)
+	return v
+}
+
+// set replaces key id; an empty value is a key API Gateway answers without
+// one.
+func (g *fakeAPIGateway) set(id, value string, enabled bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.keys == nil {
+		g.keys = map[string]*apiKey{}
+	}
+	g.keys[id] = &apiKey{value: value, enabled: enabled}
+	if value != "" {
+		g.values = append(g.values, value)
+	}
+}
+
+// remove deletes key id.
+func (g *fakeAPIGateway) remove(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.keys, id)
+}
+
+func (g *fakeAPIGateway) GetApiKey(_ context.Context, in *apigateway.GetApiKeyInput, _ ...func(*apigateway.Options)) (*apigateway.GetApiKeyOutput, error) {
+	if err := g.call("GetApiKey"); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id := aws.ToString(in.ApiKey)
+	k := g.keys[id]
+	if k == nil {
+		return nil, &apigatewaytypes.NotFoundException{Message: aws.String("Invalid API Key identifier specified")}
+	}
+	out := &apigateway.GetApiKeyOutput{Id: aws.String(id), Name: aws.String("tier-key"), Enabled: k.enabled}
+	if aws.ToBool(in.IncludeValue) && k.value != "" {
+		out.Value = aws.String(k.value)
+	}
+	return out, nil
 }
 
 // fakeTokens asks the fake Cognito whether the credentials are valid.

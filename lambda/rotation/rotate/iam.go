@@ -10,6 +10,10 @@ var IAMActions = struct {
 	// Scheduler on the retire schedules
 	// (arn:aws:scheduler:<region>:<account>:schedule/default/scopegate-retire-*).
 	Scheduler []string
+	// APIGateway on the API keys of the clients in a rate-limit tier
+	// (arn:aws:apigateway:<region>::/apikeys/<id>, the id the secret's
+	// api_key_id holds): GetApiKey is a GET of that resource.
+	APIGateway []string
 	// PassRole on Target.RoleArn, which CreateSchedule hands to EventBridge
 	// Scheduler (condition iam:PassedToService = scheduler.amazonaws.com).
 	// That role needs lambda:InvokeFunction on Target.FunctionArn.
@@ -28,6 +32,9 @@ var IAMActions = struct {
 	},
 	Scheduler: []string{
 		"scheduler:CreateSchedule",
+	},
+	APIGateway: []string{
+		"apigateway:GET",
 	},
 	PassRole: []string{
 		"iam:PassRole",

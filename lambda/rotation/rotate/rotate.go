@@ -6,18 +6,32 @@
 //
 // The secret's value is a JSON object with at least client_id and token_url.
 // Rotation keeps every field it has and adds or replaces client_secret and
-// client_secret_id (Cognito's ClientSecretId of that value).
+// client_secret_id (Cognito's ClientSecretId of that value). The value of a
+// client in a rate-limit tier also has api_key_id (APIKeyIDField), its API
+// Gateway API key, written by CloudFormation, which has no attribute for the
+// key's value: every version the rotation creates from such a value also gets
+// api_key (APIKeyField), the value API Gateway's GetApiKey returns.
 //
 //   - createSecret adds a Cognito secret (Cognito generates it) and stores it
 //     as the version ClientRequestToken with stage AWSPENDING. Before that it
-//     deletes what an earlier attempt left behind (a Cognito secret created
-//     after AWSCURRENT's version and never referenced by it: its value was
-//     never stored, so nobody holds it), and the previous rotation's secret
-//     once AWSCURRENT has been in use for Overlap; before then the rotation
-//     fails, because Cognito holds at most two secrets and the previous one
-//     must keep working.
+//     reads the API key, if the value has api_key_id, and fails if API
+//     Gateway gives no enabled key with a value; it deletes what an earlier
+//     attempt left behind (a Cognito secret created after AWSCURRENT's
+//     version and never referenced by it: its value was never stored, so
+//     nobody holds it), and the previous rotation's secret once AWSCURRENT
+//     has been in use for Overlap. Before then the rotation fails, because
+//     Cognito holds at most two secrets and the previous one must keep
+//     working, except when AWSCURRENT's api_key is missing or differs from
+//     API Gateway's (the stack starts a rotation right after a deploy to
+//     fill it in): createSecret then repairs, storing as AWSPENDING
+//     AWSCURRENT's value with the fresh api_key and the same Cognito secret,
+//     and adds or deletes no Cognito secret.
 //   - setSecret does nothing: Cognito holds the secret from createSecret on.
-//   - testSecret gets a token at token_url with the pending credentials.
+//   - testSecret gets a token at token_url with the pending credentials. When
+//     the pending version has no value (Secrets Manager's test of a rotation
+//     configuration set without immediate rotation runs testSecret alone,
+//     against an AWSPENDING version it creates and removes), it tests
+//     AWSCURRENT's credentials instead.
 //   - finishSecret schedules (EventBridge Scheduler, one-time, at now +
 //     Overlap) the retirement of the client's other secrets, then moves
 //     AWSCURRENT to the new version.
@@ -43,6 +57,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -60,6 +75,16 @@ const (
 
 	StageCurrent = "AWSCURRENT"
 	StagePending = "AWSPENDING"
+)
+
+// The secret's fields for a client in a rate-limit tier.
+const (
+	// APIKeyIDField is the id of the client's API Gateway API key, written by
+	// CloudFormation into the secret's first value.
+	APIKeyIDField = "api_key_id"
+	// APIKeyField is the key's value, which the rotation writes into every
+	// version it creates from a value with APIKeyIDField.
+	APIKeyField = "api_key"
 )
 
 // RetireEventKind is the "scopegate" field of a retire event.
@@ -98,6 +123,11 @@ type SchedulerAPI interface {
 	CreateSchedule(ctx context.Context, params *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
 }
 
+// APIKeysAPI is the part of the API Gateway client the rotation uses.
+type APIKeysAPI interface {
+	GetApiKey(ctx context.Context, params *apigateway.GetApiKeyInput, optFns ...func(*apigateway.Options)) (*apigateway.GetApiKeyOutput, error)
+}
+
 // TokenTester checks that a client's credentials get an access token.
 type TokenTester interface {
 	Test(ctx context.Context, tokenURL, clientID, clientSecret string) error
@@ -120,7 +150,10 @@ type Rotator struct {
 	Cognito   CognitoAPI
 	Secrets   SecretsAPI
 	Scheduler SchedulerAPI
-	Tokens    TokenTester
+	// APIKeys reads the value of the API key a secret's api_key_id names. It
+	// may be nil when no secret has api_key_id.
+	APIKeys APIKeysAPI
+	Tokens  TokenTester
 	// UserPoolID is the pool of every client whose secret is rotated.
 	UserPoolID string
 	// Overlap is how long the previous client secret keeps working after a
@@ -249,6 +282,14 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 	if err != nil {
 		return err
 	}
+	// The API key before anything else: a key API Gateway does not give
+	// fails the step while Cognito is as it was.
+	apiKey := ""
+	if cur.APIKeyID != "" {
+		if apiKey, err = r.apiKey(ctx, cur.APIKeyID); err != nil {
+			return err
+		}
+	}
 	secrets, err := r.list(ctx, cur.ClientID)
 	if err != nil {
 		return err
@@ -258,7 +299,7 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		return err
 	}
 	now := r.now()
-	var previous []string
+	var previous, orphans []string
 	for _, s := range secrets {
 		id := aws.ToString(s.ClientSecretId)
 		switch {
@@ -266,26 +307,30 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		case aws.ToTime(s.ClientSecretCreateDate).After(cur.Created):
 			// Added by an attempt that failed before its value was stored:
 			// nobody can hold it.
-			if err := r.delete(ctx, cur.ClientID, id); err != nil {
-				return fmt.Errorf("deleting Cognito secret %s, left by an earlier attempt: %w", id, err)
-			}
-			log.Info("rotation", "outcome", "deleted a Cognito secret an earlier attempt added and never stored", "client_secret_id", id)
+			orphans = append(orphans, id)
 		default:
 			previous = append(previous, id)
 		}
 	}
-	if len(previous) > 0 {
-		end := cur.Created.Add(r.overlap())
-		if now.Before(end) {
-			return fmt.Errorf("the rotation came before the overlap window ended: Cognito secret %s of the previous rotation must keep working until %s (AWSCURRENT, Cognito secret %s, is in use since %s, overlap %s), and Cognito holds two secrets at most",
-				previous[0], end.UTC().Format(time.RFC3339), currentID, cur.Created.UTC().Format(time.RFC3339), r.overlap())
+	// Decided before any deletion: a repair changes nothing in Cognito.
+	if end := cur.Created.Add(r.overlap()); len(previous) > 0 && now.Before(end) {
+		if cur.APIKeyID != "" && cur.APIKey != apiKey {
+			return r.repair(ctx, log, arn, token, cur, currentID, apiKey)
 		}
-		for _, id := range previous {
-			if err := r.delete(ctx, cur.ClientID, id); err != nil {
-				return fmt.Errorf("deleting Cognito secret %s of the previous rotation: %w", id, err)
-			}
-			log.Info("rotation", "outcome", "deleted the previous rotation's Cognito secret, past its overlap window", "client_secret_id", id)
+		return fmt.Errorf("the rotation came before the overlap window ended: Cognito secret %s of the previous rotation must keep working until %s (AWSCURRENT, Cognito secret %s, is in use since %s, overlap %s), and Cognito holds two secrets at most",
+			previous[0], end.UTC().Format(time.RFC3339), currentID, cur.Created.UTC().Format(time.RFC3339), r.overlap())
+	}
+	for _, id := range orphans {
+		if err := r.delete(ctx, cur.ClientID, id); err != nil {
+			return fmt.Errorf("deleting Cognito secret %s, left by an earlier attempt: %w", id, err)
 		}
+		log.Info("rotation", "outcome", "deleted a Cognito secret an earlier attempt added and never stored", "client_secret_id", id)
+	}
+	for _, id := range previous {
+		if err := r.delete(ctx, cur.ClientID, id); err != nil {
+			return fmt.Errorf("deleting Cognito secret %s of the previous rotation: %w", id, err)
+		}
+		log.Info("rotation", "outcome", "deleted the previous rotation's Cognito secret, past its overlap window", "client_secret_id", id)
 	}
 	added, err := r.Cognito.AddUserPoolClientSecret(ctx, &cognitoidentityprovider.AddUserPoolClientSecretInput{
 		UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(cur.ClientID),
@@ -298,7 +343,7 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		return fmt.Errorf("AddUserPoolClientSecret for client %s returned no secret id or value", cur.ClientID)
 	}
 	newID := aws.ToString(d.ClientSecretId)
-	value, err := cur.with(aws.ToString(d.ClientSecretValue), newID)
+	value, err := cur.with(aws.ToString(d.ClientSecretValue), newID, apiKey)
 	if err != nil {
 		return err
 	}
@@ -312,12 +357,74 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		// attempt deletes it (it is newer than AWSCURRENT's version).
 		return fmt.Errorf("PutSecretValue of the pending version with Cognito secret %s: %w", newID, err)
 	}
-	log.Info("rotation", "outcome", "added a Cognito secret and stored it as AWSPENDING", "client_secret_id", newID)
+	attrs := []any{"outcome", "added a Cognito secret and stored it as AWSPENDING", "client_secret_id", newID}
+	if cur.APIKeyID != "" {
+		attrs = append(attrs, "api_key_id", cur.APIKeyID)
+	}
+	log.Info("rotation", attrs...)
 	return nil
+}
+
+// repair stores as the pending version AWSCURRENT's value with API Gateway's
+// api_key and the same Cognito secret (currentID): inside the overlap window
+// no Cognito secret can be added, and the api_key is all that is wrong.
+// testSecret and finishSecret then run as for a rotation; finishSecret never
+// schedules the retirement of the secret the pending version holds, and the
+// other one's schedule, created by the rotation that made it previous, is
+// kept (CreateSchedule answers ConflictException).
+func (r *Rotator) repair(ctx context.Context, log *slog.Logger, arn, token string, cur *secretValue, currentID, apiKey string) error {
+	if cur.ClientSecret == "" {
+		return errors.New("cannot repair the api_key: AWSCURRENT has no client_secret to keep")
+	}
+	was := "stale"
+	if cur.APIKey == "" {
+		was = "missing"
+	}
+	value, err := cur.with(cur.ClientSecret, currentID, apiKey)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:           aws.String(arn),
+		ClientRequestToken: aws.String(token),
+		SecretString:       aws.String(value),
+		VersionStages:      []string{StagePending},
+	}); err != nil {
+		return fmt.Errorf("PutSecretValue of the pending version repairing the api_key of API key %s (Cognito secret %s kept): %w", cur.APIKeyID, currentID, err)
+	}
+	log.Info("rotation", "outcome", "repair: inside the overlap window, stored AWSCURRENT's value with API Gateway's api_key as AWSPENDING; no Cognito secret added or deleted",
+		"client_secret_id", currentID, "api_key_id", cur.APIKeyID, "api_key_was", was)
+	return nil
+}
+
+// apiKey is the value of API Gateway API key id, which must be enabled: a
+// version holding a key API Gateway refuses would break the client.
+func (r *Rotator) apiKey(ctx context.Context, id string) (string, error) {
+	if r.APIKeys == nil {
+		return "", fmt.Errorf("AWSCURRENT has api_key_id %s and the rotation has no API Gateway client", id)
+	}
+	out, err := r.APIKeys.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(id), IncludeValue: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("GetApiKey of API key %s: %w", id, err)
+	}
+	if aws.ToString(out.Value) == "" {
+		return "", fmt.Errorf("GetApiKey of API key %s returned no value", id)
+	}
+	if !out.Enabled {
+		return "", fmt.Errorf("API key %s is disabled: API Gateway would refuse it", id)
+	}
+	return *out.Value, nil
 }
 
 func (r *Rotator) testSecret(ctx context.Context, log *slog.Logger, arn, token string) error {
 	pending, err := r.read(ctx, arn, token, StagePending)
+	if isNotFound(err) {
+		// A version without a value: Secrets Manager testing a rotation
+		// configuration, set without immediate rotation, runs testSecret
+		// alone against an AWSPENDING version it creates and removes. The
+		// credentials in use are the ones to test.
+		return r.testCurrent(ctx, log, arn)
+	}
 	if err != nil {
 		return err
 	}
@@ -328,6 +435,22 @@ func (r *Rotator) testSecret(ctx context.Context, log *slog.Logger, arn, token s
 		return fmt.Errorf("the pending client secret %s of client %s got no token: %w", pending.ClientSecretID, pending.ClientID, err)
 	}
 	log.Info("rotation", "outcome", "the pending client secret gets a token", "client_secret_id", pending.ClientSecretID)
+	return nil
+}
+
+// testCurrent gets a token with AWSCURRENT's credentials.
+func (r *Rotator) testCurrent(ctx context.Context, log *slog.Logger, arn string) error {
+	cur, err := r.read(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return fmt.Errorf("the pending version has no value, and the current one cannot be tested: %w", err)
+	}
+	if cur.TokenURL == "" {
+		return errors.New("the pending version has no value, and AWSCURRENT has no token_url")
+	}
+	if err := r.Tokens.Test(ctx, cur.TokenURL, cur.ClientID, cur.ClientSecret); err != nil {
+		return fmt.Errorf("the pending version has no value, and AWSCURRENT's client secret (client_secret_id %q) of client %s got no token: %w", cur.ClientSecretID, cur.ClientID, err)
+	}
+	log.Info("rotation", "outcome", "tested the current credentials because the pending version has no value: AWSCURRENT's client secret gets a token", "client_secret_id", cur.ClientSecretID)
 	return nil
 }
 
@@ -489,6 +612,8 @@ type secretValue struct {
 	ClientSecret   string
 	ClientSecretID string
 	TokenURL       string
+	APIKeyID       string
+	APIKey         string
 	Created        time.Time
 }
 
@@ -514,6 +639,7 @@ func (r *Rotator) read(ctx context.Context, arn, versionID, stage string) (*secr
 	}
 	for name, dst := range map[string]*string{
 		"client_id": &v.ClientID, "client_secret": &v.ClientSecret, "client_secret_id": &v.ClientSecretID, "token_url": &v.TokenURL,
+		APIKeyIDField: &v.APIKeyID, APIKeyField: &v.APIKey,
 	} {
 		if raw, ok := v.fields[name]; ok && json.Unmarshal(raw, dst) != nil {
 			return nil, fmt.Errorf("the field %s of %s is not a string", name, what)
@@ -525,11 +651,16 @@ func (r *Rotator) read(ctx context.Context, arn, versionID, stage string) (*secr
 	return v, nil
 }
 
-// with is the value with client_secret and client_secret_id replaced, every
-// other field kept as it is.
-func (v *secretValue) with(secret, id string) (string, error) {
+// with is the value with client_secret and client_secret_id replaced, and
+// api_key when apiKey is not empty (a value with api_key_id), every other
+// field kept as it is.
+func (v *secretValue) with(secret, id, apiKey string) (string, error) {
 	fields := maps.Clone(v.fields)
-	for name, s := range map[string]string{"client_secret": secret, "client_secret_id": id} {
+	set := map[string]string{"client_secret": secret, "client_secret_id": id}
+	if apiKey != "" {
+		set[APIKeyField] = apiKey
+	}
+	for name, s := range set {
 		raw, err := json.Marshal(s)
 		if err != nil {
 			return "", errors.New("cannot encode the new value")

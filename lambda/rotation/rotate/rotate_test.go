@@ -26,52 +26,68 @@ const (
 	functionARN = "arn:aws:lambda:us-east-1:123456789012:function:rotation"
 	roleARN     = "arn:aws:iam::123456789012:role/retire-schedules"
 	overlap     = 7 * 24 * time.Hour
+	apiKeyID    = "abc123defg"
 )
 
 var steps = []string{rotate.StepCreate, rotate.StepSet, rotate.StepTest, rotate.StepFinish}
 
-// env is one client: its Cognito secrets, its Secrets Manager secret (first
-// written as CloudFormation does, without client_secret_id), a scheduler and
-// the rotator.
+// env is one client in a rate-limit tier: its Cognito secrets, its API
+// Gateway API key, its Secrets Manager secret (first written as
+// CloudFormation does: without client_secret_id, with api_key_id and without
+// api_key), a scheduler and the rotator.
 type env struct {
-	t         *testing.T
-	clock     *clock
-	secrets   *fakeSecrets
-	cognito   *fakeCognito
-	scheduler *fakeScheduler
-	tokens    *fakeTokens
-	r         *rotate.Rotator
-	logs      bytes.Buffer
-	errs      []string
-	firstID   string
+	t          *testing.T
+	clock      *clock
+	secrets    *fakeSecrets
+	cognito    *fakeCognito
+	apiGateway *fakeAPIGateway
+	scheduler  *fakeScheduler
+	tokens     *fakeTokens
+	r          *rotate.Rotator
+	logs       bytes.Buffer
+	errs       []string
+	firstID    string
+	apiKey     string // the API key's value in API Gateway
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, scheduler: &fakeScheduler{}}
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the secret's first value changed by edit.
+func setupWith(t *testing.T, edit func(first map[string]string)) *env {
+	t.Helper()
+	e := &env{t: t, clock: &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, scheduler: &fakeScheduler{}, apiGateway: &fakeAPIGateway{}}
 	e.cognito = newFakeCognito(e.clock, pool, clientID)
 	e.secrets = newFakeSecrets(e.clock, secretARN)
 	e.tokens = &fakeTokens{cognito: e.cognito}
+	e.apiKey = e.apiGateway.newValue(apiKeyID)
 	id, value := e.cognito.add()
 	e.firstID = id
 	e.clock.Advance(time.Minute)
-	first, err := json.Marshal(map[string]string{
-		"client_id": clientID, "client_secret": value, "token_url": tokenURL, "api_key": "k-123", "api_key_id": "abc123",
-	})
+	fields := map[string]string{"client_id": clientID, "client_secret": value, "token_url": tokenURL, "api_key_id": apiKeyID}
+	if edit != nil {
+		edit(fields)
+	}
+	first, err := json.Marshal(fields)
 	require.NoError(t, err)
 	e.secrets.create("v0", string(first))
 	e.r = &rotate.Rotator{
-		Cognito: e.cognito, Secrets: e.secrets, Scheduler: e.scheduler, Tokens: e.tokens,
+		Cognito: e.cognito, Secrets: e.secrets, Scheduler: e.scheduler, APIKeys: e.apiGateway, Tokens: e.tokens,
 		UserPoolID: pool, Overlap: overlap,
 		RetireTarget: rotate.Target{FunctionArn: functionARN, RoleArn: roleARN},
 		Now:          e.clock.Now,
 		Logger:       slog.New(slog.NewJSONHandler(&e.logs, nil)),
 	}
-	// Nothing logged or returned holds a secret value.
+	// Nothing logged or returned holds a secret value or an API key.
 	t.Cleanup(func() {
 		text := e.logs.String() + strings.Join(e.errs, "\n")
 		for _, v := range e.cognito.values {
 			assert.NotContains(t, text, v, "a secret value in the logs or errors")
+		}
+		for _, v := range e.apiGateway.values {
+			assert.NotContains(t, text, v, "an API key in the logs or errors")
 		}
 	})
 	return e
@@ -143,8 +159,9 @@ func TestFourStepsThenRetire(t *testing.T) {
 	newID := e.cognito.ids()[1]
 	assert.Equal(t, map[string]string{
 		"client_id": clientID, "client_secret": after["client_secret"], "client_secret_id": newID,
-		"token_url": tokenURL, "api_key": "k-123", "api_key_id": "abc123",
-	}, after, "every field kept, client_secret and client_secret_id set")
+		"token_url": tokenURL, "api_key": e.apiKey, "api_key_id": apiKeyID,
+	}, after, "every field kept, client_secret, client_secret_id and api_key set")
+	assert.Equal(t, 1, e.apiGateway.count("GetApiKey"))
 	assert.Equal(t, []string{"AWSCURRENT"}, e.secrets.stagesOf("t1"))
 	assert.Equal(t, []string{"AWSPREVIOUS"}, e.secrets.stagesOf("v0"))
 	assert.Equal(t, []string{tokenURL}, e.tokens.urls, "testSecret asked the secret's token_url")
@@ -305,12 +322,15 @@ func TestRotationBeforeTheOverlapEndsFails(t *testing.T) {
 	_, first := e.current()
 	e.clock.Advance(24 * time.Hour)
 
+	// AWSCURRENT's api_key is API Gateway's: nothing to repair.
 	err := e.rotate("t2")
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "createSecret of secret "+secretARN)
 	assert.ErrorContains(t, err, "the rotation came before the overlap window ended")
 	assert.Equal(t, 0, e.cognito.count("DeleteUserPoolClientSecret"))
 	assert.Equal(t, 1, e.cognito.count("AddUserPoolClientSecret"))
+	assert.Equal(t, 1, e.secrets.count("PutSecretValue"), "nothing stored")
+	assert.Equal(t, 2, e.apiGateway.count("GetApiKey"), "the api_key checked")
 	e.currentWorks("t1")
 	assert.Len(t, e.cognito.ids(), 2, "both secrets kept")
 
@@ -413,6 +433,7 @@ func TestIAMActions(t *testing.T) {
 	assert.Equal(t, []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}, rotate.IAMActions.Cognito)
 	assert.Equal(t, []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}, rotate.IAMActions.SecretsManager)
 	assert.Equal(t, []string{"scheduler:CreateSchedule"}, rotate.IAMActions.Scheduler)
+	assert.Equal(t, []string{"apigateway:GET"}, rotate.IAMActions.APIGateway)
 	assert.Equal(t, []string{"iam:PassRole"}, rotate.IAMActions.PassRole)
 }
 
@@ -436,4 +457,62 @@ func TestCreateSecretRefusesWhenTheCurrentSecretIsUnclear(t *testing.T) {
 	err = e.rotate("t2")
 	assert.ErrorContains(t, err, "Cognito secret "+fields["client_secret_id"]+", which AWSCURRENT holds, is not among client "+clientID+"'s secrets")
 	assert.Equal(t, []string{e.firstID}, e.cognito.ids())
+}
+
+// Secrets Manager tests a rotation configuration set without immediate
+// rotation by running testSecret alone, against an AWSPENDING version it
+// creates without a value and then removes: the current credentials are
+// tested, and nothing changes.
+func TestTestSecretWithoutPendingValueTestsCurrent(t *testing.T) {
+	for _, rotated := range []bool{false, true} {
+		name := "first value"
+		if rotated {
+			name = "after a rotation"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := setup(t)
+			current := "v0"
+			if rotated {
+				require.NoError(t, e.rotate("t1"))
+				current = "t1"
+			}
+			_, before := e.current()
+			e.tokens.urls = nil
+			e.logs.Reset()
+			puts, adds := e.secrets.count("PutSecretValue"), e.cognito.count("AddUserPoolClientSecret")
+
+			e.secrets.startRotation("cfg")
+			require.NoError(t, e.step("cfg", rotate.StepTest))
+			e.secrets.endTest("cfg")
+			assert.Equal(t, []string{tokenURL}, e.tokens.urls, "a token asked with AWSCURRENT's credentials")
+			assert.Contains(t, e.logs.String(), "tested the current credentials because the pending version has no value")
+			_, after := e.current()
+			assert.Equal(t, before, after)
+			e.currentWorks(current)
+			assert.Equal(t, puts, e.secrets.count("PutSecretValue"))
+			assert.Equal(t, adds, e.cognito.count("AddUserPoolClientSecret"))
+			assert.Nil(t, e.secrets.stagesOf("cfg"), "the test's version is gone")
+		})
+	}
+
+	t.Run("current credentials refused", func(t *testing.T) {
+		e := setup(t)
+		require.NoError(t, e.rotate("t1"))
+		_, fields := e.current()
+		e.cognito.drop(fields["client_secret_id"])
+		e.secrets.startRotation("cfg")
+		err := e.step("cfg", rotate.StepTest)
+		assert.ErrorContains(t, err, "testSecret of secret "+secretARN+": the pending version has no value, and AWSCURRENT's client secret (client_secret_id \""+fields["client_secret_id"]+"\") of client "+clientID+" got no token")
+	})
+
+	t.Run("another GetSecretValue error stays an error", func(t *testing.T) {
+		e := setup(t)
+		e.secrets.startRotation("cfg")
+		e.secrets.failNext("GetSecretValue", errInjected)
+		err := e.step("cfg", rotate.StepTest)
+		assert.ErrorContains(t, err, "testSecret of secret "+secretARN+": GetSecretValue of version cfg (AWSPENDING)")
+		assert.ErrorIs(t, err, errInjected)
+		assert.Empty(t, e.tokens.urls, "no token asked")
+		assert.Equal(t, 1, e.secrets.count("GetSecretValue"), "no fallback to AWSCURRENT")
+	})
 }
