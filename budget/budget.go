@@ -2,7 +2,9 @@
 // assembly (cdk.out) against AWS limits that otherwise only show up as a
 // failed deploy, minutes in and followed by a rollback: the resources,
 // outputs and size of a template, the inline policies of an IAM role, and the
-// resource-based policy and the environment of a Lambda function.
+// resource-based policy and the environment of a Lambda function; and, over
+// all templates of an assembly together, the API Gateway usage plans and API
+// keys of an account in a region.
 //
 // It reads only the JSON files a synth writes, so it does not import the CDK
 // and is cheap to import and fast to run, e.g. right after a synth in CI.
@@ -32,9 +34,21 @@ type Limits struct {
 	RoleInlinePolicyChars     int // IAM: all inline policies of one role together, whitespace not counted
 	LambdaResourcePolicyBytes int // Lambda: a function's resource-based policy
 	LambdaEnvironmentBytes    int // Lambda: all environment variable names and values of a function together
+
+	// Quotas of an account in a region, which all stacks deployed there
+	// share. CheckDir counts them over all templates of the assembly
+	// together; CheckTemplate, which sees one template, does not check them.
+	UsagePlansPerRegion int // API Gateway: AWS::ApiGateway::UsagePlan
+	APIKeysPerRegion    int // API Gateway: AWS::ApiGateway::ApiKey
 }
 
-// DefaultLimits returns the limits AWS sets. None of them can be raised.
+// DefaultLimits returns the limits AWS sets. Those per template, role and
+// function cannot be raised. Of the quotas per account and region, AWS
+// raises UsagePlansPerRegion on request (through Service Quotas); a caller
+// whose quota was raised passes the higher number. AWS documents
+// APIKeysPerRegion as fixed. A caller whose account already has usage plans
+// or API keys in the region that the assembly does not deploy (other apps,
+// keys made by hand) passes the quota less those.
 func DefaultLimits() Limits {
 	return Limits{
 		ResourcesPerTemplate:      500,
@@ -43,6 +57,8 @@ func DefaultLimits() Limits {
 		RoleInlinePolicyChars:     10_240,
 		LambdaResourcePolicyBytes: 20_480,
 		LambdaEnvironmentBytes:    4_096,
+		UsagePlansPerRegion:       300,
+		APIKeysPerRegion:          10_000,
 	}
 }
 
@@ -54,6 +70,8 @@ const (
 	LimitRoleInlinePolicy     = "IAM inline policy characters per role"
 	LimitLambdaResourcePolicy = "Lambda resource-based policy bytes"
 	LimitLambdaEnvironment    = "Lambda environment variable bytes"
+	LimitUsagePlans           = "API Gateway usage plans per region"
+	LimitAPIKeys              = "API Gateway API keys per region"
 )
 
 // Advice says, for a CloudFormation resource type ("AWS::ApiGateway::Method")
@@ -68,16 +86,22 @@ const (
 	AdviceEnvironment = "environment"
 )
 
-// Finding is one limit that one template passes.
+// Finding is one limit that one template, or all templates together,
+// pass.
 type Finding struct {
-	Template string // file name, e.g. "WeatherEvents.template.json"
+	// Template is the file name, e.g. "WeatherEvents.template.json", or ""
+	// for a quota per account and region, which counts all templates of the
+	// assembly together.
+	Template string
 	Resource string // logical id of the role or function concerned, "" for template-wide limits
 	Limit    string // one of the Limit... names
-	Count    int    // what the template has (estimated where values are only known at deploy time)
+	Count    int    // what the template (or all of them) has, estimated where values are only known at deploy time
 	Max      int
 	// Share is what contributes most, e.g. "300 AWS::ApiGateway::Method";
-	// among resource types, the largest one that has advice. "" when
-	// there is nothing to single out.
+	// among resource types, the largest one that has advice; for a quota
+	// per account and region, the template with the most, e.g.
+	// "640 in WeatherEvents.template.json". "" when there is nothing to
+	// single out.
 	Share  string
 	Advice string // what grows it, from Advice; "" if none applies
 }
@@ -85,9 +109,14 @@ type Finding struct {
 // Error describes the finding on one line, e.g.
 //
 //	WeatherEvents.template.json: CloudFormation resources per template: 512, limit 500 (largest share: 300 AWS::ApiGateway::Method; to change: routes (ScopedAPIProps.Routes))
+//	all templates: API Gateway API keys per region: 10012, limit 10000 (largest share: 640 in WeatherEvents.template.json; to change: clients (AuthServerProps.Clients))
 func (f Finding) Error() string {
 	var b strings.Builder
-	b.WriteString(f.Template + ": ")
+	if f.Template == "" {
+		b.WriteString("all templates: ")
+	} else {
+		b.WriteString(f.Template + ": ")
+	}
 	if f.Resource != "" {
 		b.WriteString(f.Resource + ": ")
 	}
@@ -106,6 +135,8 @@ func (f Finding) Error() string {
 }
 
 // Usage is what a template uses of the template-wide limits.
+// ResourcesByType also gives its share of the quotas per account and
+// region, e.g. ResourcesByType["AWS::ApiGateway::ApiKey"].
 type Usage struct {
 	Resources       int
 	Outputs         int
@@ -123,7 +154,9 @@ func Count(template []byte) (Usage, error) {
 }
 
 // CheckTemplate checks one template's JSON; name is its file name, used in
-// the findings. A template that fits has no findings.
+// the findings. A template that fits has no findings. The quotas per account
+// and region are not checked, as they count all templates together: see
+// CheckDir.
 func CheckTemplate(name string, template []byte, limits Limits, advice Advice) ([]Finding, error) {
 	t, err := parse(template)
 	if err != nil {
@@ -135,15 +168,25 @@ func CheckTemplate(name string, template []byte, limits Limits, advice Advice) (
 // CheckDir checks every *.template.json file in dir, a cloud assembly, in
 // sorted order. Top-level and nested stacks are both there (nested ones as
 // *.nested.template.json); the assemblies of stages are subdirectories
-// (assembly-*) and need a call each. It returns the errors.Join of all
-// findings, each a Finding, or nil when everything fits; or an error naming
-// the file that cannot be read or parsed.
+// (assembly-*) and need a call each.
+//
+// After the findings of each template come those of the quotas per account
+// and region (UsagePlansPerRegion, APIKeysPerRegion), which add up the
+// resources of all the templates in dir: any stack may deploy to the same
+// account and region as the others, and those share the quota. (Stacks
+// bound for other accounts or regions are counted too, so the check errs
+// high; a stage's assembly, checked by its own call, is not added in.)
+//
+// It returns the errors.Join of all findings, each a Finding, or nil when
+// everything fits; or an error naming the file that cannot be read or
+// parsed.
 func CheckDir(dir string, limits Limits, advice Advice) error {
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
 		return fmt.Errorf("budget: %w", err)
 	}
 	var findings []error
+	var shares []templateShare
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".template.json") {
 			continue
@@ -160,8 +203,51 @@ func CheckDir(dir string, limits Limits, advice Advice) error {
 		for _, f := range t.check(e.Name(), limits, advice) {
 			findings = append(findings, f)
 		}
+		shares = append(shares, templateShare{e.Name(), t.usage().ResourcesByType})
+	}
+	for _, f := range checkRegion(shares, limits, advice) {
+		findings = append(findings, f)
 	}
 	return errors.Join(findings...)
+}
+
+// templateShare is what one template has of the resource types that the
+// quotas per account and region count.
+type templateShare struct {
+	name   string
+	byType map[string]int
+}
+
+// checkRegion checks the quotas per account and region against the
+// resources of all templates together, citing the template with the most
+// (the first in order on a tie) and the advice for the resource type.
+func checkRegion(templates []templateShare, limits Limits, advice Advice) []Finding {
+	quotas := []struct {
+		typ, limit string
+		max        int
+	}{
+		{"AWS::ApiGateway::UsagePlan", LimitUsagePlans, limits.UsagePlansPerRegion},
+		{"AWS::ApiGateway::ApiKey", LimitAPIKeys, limits.APIKeysPerRegion},
+	}
+	var out []Finding
+	for _, q := range quotas {
+		total, top, topN := 0, "", 0
+		for _, t := range templates {
+			n := t.byType[q.typ]
+			total += n
+			if n > topN {
+				top, topN = t.name, n
+			}
+		}
+		if !over(total, q.max) {
+			continue
+		}
+		out = append(out, Finding{
+			Limit: q.limit, Count: total, Max: q.max,
+			Share: fmt.Sprintf("%d in %s", topN, top), Advice: advice[q.typ],
+		})
+	}
+	return out
 }
 
 // parsed is what the checks need of a template.

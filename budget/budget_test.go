@@ -328,6 +328,14 @@ func TestFindingError(t *testing.T) {
 			f:    Finding{Template: "A.template.json", Limit: LimitOutputs, Count: 201, Max: 200, Advice: "clients"},
 			want: "A.template.json: CloudFormation outputs per template: 201, limit 200 (to change: clients)",
 		},
+		{
+			name: "all templates",
+			f: Finding{
+				Limit: LimitAPIKeys, Count: 10012, Max: 10000,
+				Share: "640 in WeatherEvents.template.json", Advice: "clients (AuthServerProps.Clients)",
+			},
+			want: "all templates: API Gateway API keys per region: 10012, limit 10000 (largest share: 640 in WeatherEvents.template.json; to change: clients (AuthServerProps.Clients))",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -729,4 +737,89 @@ func TestZeroLimitsAreNotChecked(t *testing.T) {
 	findings, err := CheckTemplate("T.template.json", template(t, r, nil), Limits{}, nil)
 	require.NoError(t, err)
 	assert.Empty(t, findings)
+}
+
+// TestRegionQuotas checks that the quotas per account and region add up the
+// templates of the assembly, nested ones included.
+func TestRegionQuotas(t *testing.T) {
+	tests := []struct {
+		typ   string
+		limit string
+		set   func(l *Limits, n int)
+		def   int // in DefaultLimits
+	}{
+		{"AWS::ApiGateway::ApiKey", LimitAPIKeys, func(l *Limits, n int) { l.APIKeysPerRegion = n }, 10_000},
+		{"AWS::ApiGateway::UsagePlan", LimitUsagePlans, func(l *Limits, n int) { l.UsagePlansPerRegion = n }, 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			// n of the type, and resources of the other quota and of
+			// neither, which do not count.
+			build := func(n int) []byte {
+				r := obj{
+					"Api":      res("AWS::ApiGateway::RestApi", obj{"Name": "api"}),
+					"PlanKey":  res("AWS::ApiGateway::UsagePlanKey", nil),
+					"OtherKey": res("AWS::ApiGateway::ApiKey", nil),
+					"Plan":     res("AWS::ApiGateway::UsagePlan", nil),
+				}
+				for i := range n {
+					r["Counted"+strconv.Itoa(i)] = res(tt.typ, nil)
+				}
+				return template(t, r, nil)
+			}
+			// The quota's own resource in the fixed part counts too.
+			const fixed = 1
+			dir := t.TempDir()
+			for name, n := range map[string]int{
+				"Auth.template.json":                       2,
+				"AuthClientsAB12CD34.nested.template.json": 5,
+				"Weather.template.json":                    0,
+			} {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), build(n), 0o644))
+			}
+			// Another assembly's templates are not added in.
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "assembly-Prod"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "assembly-Prod", "Auth.template.json"), build(50), 0o644))
+			total := 2 + 5 + 3*fixed
+			advice := Advice{tt.typ: "clients (AuthServerProps.Clients)", "AWS::ApiGateway::RestApi": "apis"}
+
+			u, err := Count(build(5))
+			require.NoError(t, err)
+			assert.Equal(t, 5+fixed, u.ResourcesByType[tt.typ], "in Usage")
+
+			t.Run("over", func(t *testing.T) {
+				limits := only(func(l *Limits) { tt.set(l, total-1) })
+				err := CheckDir(dir, limits, advice)
+				require.Error(t, err)
+				errs := err.(interface{ Unwrap() []error }).Unwrap()
+				require.Len(t, errs, 1)
+				assert.Equal(t, Finding{
+					Limit: tt.limit, Count: total, Max: total - 1,
+					Share:  strconv.Itoa(5+fixed) + " in AuthClientsAB12CD34.nested.template.json",
+					Advice: "clients (AuthServerProps.Clients)",
+				}, errs[0])
+				assert.Equal(t, "all templates: "+tt.limit+": "+strconv.Itoa(total)+", limit "+strconv.Itoa(total-1)+
+					" (largest share: "+strconv.Itoa(5+fixed)+" in AuthClientsAB12CD34.nested.template.json; to change: clients (AuthServerProps.Clients))",
+					err.Error())
+			})
+			t.Run("at the limit", func(t *testing.T) {
+				assert.NoError(t, CheckDir(dir, only(func(l *Limits) { tt.set(l, total) }), advice))
+			})
+			t.Run("zero is not checked", func(t *testing.T) {
+				assert.NoError(t, CheckDir(dir, only(func(l *Limits) { tt.set(l, 0) }), advice))
+			})
+			t.Run("not by CheckTemplate", func(t *testing.T) {
+				findings, err := CheckTemplate("T.template.json", build(100), only(func(l *Limits) { tt.set(l, 1) }), advice)
+				require.NoError(t, err)
+				assert.Empty(t, findings)
+			})
+			t.Run("default", func(t *testing.T) {
+				def := DefaultLimits()
+				assert.NoError(t, CheckDir(dir, def, advice))
+				want := def
+				tt.set(&want, tt.def)
+				assert.Equal(t, want, def)
+			})
+		})
+	}
 }
