@@ -40,17 +40,28 @@ type config struct {
 	Quotas struct {
 		AppClientsPerPool      int `json:"appClientsPerPool"`
 		ResourceServersPerPool int `json:"resourceServersPerPool"`
+		UsagePlansPerRegion    int `json:"usagePlansPerRegion"`
 	} `json:"quotas"`
+	// TokenBudget is the alarm on client-credentials token requests.
+	TokenBudget struct {
+		Disabled      bool    `json:"disabled"`
+		Share         float64 `json:"share"`
+		AlarmTopicArn string  `json:"alarmTopicArn"`
+	} `json:"tokenBudget"`
 	// WeatherEvents configures the WeatherEvents stack.
 	WeatherEvents struct {
 		DomainPrefix string                `json:"domainPrefix"`
 		Clients      []stacks.ClientConfig `json:"clients"`
+		Tiers        []stacks.TierConfig   `json:"tiers"`
+		DefaultTier  string                `json:"defaultTier"`
 	} `json:"weatherEvents"`
 	// ThirdPartyProxy configures the ThirdPartyProxy stack.
 	ThirdPartyProxy struct {
 		DomainPrefix string                     `json:"domainPrefix"`
 		CustomDomain *stacks.CustomDomainConfig `json:"customDomain"`
 		Clients      []stacks.ClientConfig      `json:"clients"`
+		Tiers        []stacks.TierConfig        `json:"tiers"`
+		DefaultTier  string                     `json:"defaultTier"`
 	} `json:"thirdPartyProxy"`
 }
 
@@ -76,6 +87,9 @@ var budgetAdvice = budget.Advice{
 	"AWS::Cognito::UserPoolClient":          "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
 	"AWS::SecretsManager::Secret":           "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
 	"AWS::SecretsManager::RotationSchedule": "machine clients (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::ApiGateway::ApiKey":               "machine clients with a tier (scopegate.<stack>.clients; one API key each once scopegate.<stack>.tiers is set)",
+	"AWS::ApiGateway::UsagePlanKey":         "machine clients with a tier (scopegate.<stack>.clients; they are spread over nested stacks by name)",
+	"AWS::ApiGateway::UsagePlan":            "rate-limit tiers (scopegate.<stack>.tiers; raise quotas.usagePlansPerRegion once the account's quota was raised)",
 	"AWS::ApiGateway::Method":               "routes (ScopedAPIProps.Routes)",
 	"AWS::ApiGateway::Resource":             "route paths (ScopedAPIProps.Routes)",
 	"AWS::Lambda::Permission":               "invoke permissions on the function (one per ScopedAPI)",
@@ -109,13 +123,18 @@ func synth(app awscdk.App) (err error) {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 
-	service := func(stackID, configKey string, clients []stacks.ClientConfig) stacks.ServiceOptions {
+	service := func(stackID, configKey string, clients []stacks.ClientConfig, tiers []stacks.TierConfig, defaultTier string) stacks.ServiceOptions {
 		return stacks.ServiceOptions{
 			Disposable:                     cfg.Disposable,
 			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
 			ReservedConcurrency:            cfg.ReservedConcurrency,
 			AdditionalClients:              clients,
 			ConfigPath:                     "scopegate." + configKey + ".clients",
+			ConfigRoot:                     "scopegate." + configKey,
+			Tiers:                          tiers,
+			DefaultTier:                    defaultTier,
+			TokenBudget:                    m2mauth.TokenBudgetProps{Disabled: cfg.TokenBudget.Disabled, Share: cfg.TokenBudget.Share},
+			TokenBudgetTopicArn:            cfg.TokenBudget.AlarmTopicArn,
 			Quotas:                         m2mauth.Quotas(cfg.Quotas),
 			Rotation: m2mauth.RotationProps{
 				Disabled: cfg.Rotation.Disabled,
@@ -131,13 +150,13 @@ func synth(app awscdk.App) (err error) {
 	stacks.NewWeatherEventsStack(app, weatherEventsID, &stacks.WeatherEventsStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
 		Domain:         weatherDomain,
-		ServiceOptions: service(weatherEventsID, "weatherEvents", cfg.WeatherEvents.Clients),
+		ServiceOptions: service(weatherEventsID, "weatherEvents", cfg.WeatherEvents.Clients, cfg.WeatherEvents.Tiers, cfg.WeatherEvents.DefaultTier),
 	})
 	stacks.NewThirdPartyProxyStack(app, thirdPartyProxyID, &stacks.ThirdPartyProxyStackProps{
 		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
 		DomainPrefix:   cfg.ThirdPartyProxy.DomainPrefix,
 		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
-		ServiceOptions: service(thirdPartyProxyID, "thirdPartyProxy", cfg.ThirdPartyProxy.Clients),
+		ServiceOptions: service(thirdPartyProxyID, "thirdPartyProxy", cfg.ThirdPartyProxy.Clients, cfg.ThirdPartyProxy.Tiers, cfg.ThirdPartyProxy.DefaultTier),
 	})
 	// The tests run cdk-nag on every stack configuration; at synth time it is
 	// opt-in (-c scopegate:nag=true, or make nag) because it costs about a
@@ -146,7 +165,11 @@ func synth(app awscdk.App) (err error) {
 		stacks.AddNagChecks(app)
 	}
 	assembly := app.Synth(nil)
-	return budget.CheckDir(*assembly.Directory(), budget.DefaultLimits(), budgetAdvice)
+	limits := budget.DefaultLimits()
+	if n := cfg.Quotas.UsagePlansPerRegion; n > 0 {
+		limits.UsagePlansPerRegion = n
+	}
+	return budget.CheckDir(*assembly.Directory(), limits, budgetAdvice)
 }
 
 // readConfig decodes the "scopegate" context value strictly, so a misspelt key

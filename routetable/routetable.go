@@ -180,6 +180,21 @@ func (t Table) sorted() Table {
 type AccessPolicy struct {
 	// Routes maps "METHOD /path" to the route's scopes (any one opens it).
 	Routes map[string][]string `json:"routes"`
+	// Tiers maps each rate-limit tier to its limits, which API Gateway
+	// applies to each client of the tier on its own (its API key); absent
+	// when the API has no tiers.
+	Tiers map[string]RateLimit `json:"tiers,omitempty"`
+}
+
+// RateLimit is what a tier allows each of its clients.
+type RateLimit struct {
+	// RateLimit is the steady rate, requests per second.
+	RateLimit float64 `json:"rateLimit"`
+	// BurstLimit is the burst, requests.
+	BurstLimit int `json:"burstLimit"`
+	// QuotaLimit requests per QuotaPeriod (DAY, WEEK or MONTH); none when 0.
+	QuotaLimit  int    `json:"quotaLimit,omitempty"`
+	QuotaPeriod string `json:"quotaPeriod,omitempty"`
 }
 
 // Policy is the access policy of the table.

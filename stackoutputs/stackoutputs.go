@@ -31,6 +31,8 @@ type ClientRecord struct {
 	ClientID  string   `json:"clientId"`
 	SecretArn string   `json:"secretArn"`
 	Scopes    []string `json:"scopes"`
+	// Tier is the client's rate-limit tier; absent without tiers.
+	Tier string `json:"tier,omitempty"`
 }
 
 // Key turns a name into PascalCase letters and digits, as output names and

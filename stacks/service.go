@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -41,6 +42,92 @@ type ServiceOptions struct {
 	Quotas m2mauth.Quotas
 	// Rotation of the client secrets. Default: m2mauth's (every 90 days).
 	Rotation m2mauth.RotationProps
+	// Tiers are the stack's rate-limit tiers; every client then gets an API
+	// key in its tier's usage plan. Default: none.
+	Tiers []TierConfig
+	// DefaultTier is the tier of clients that name none, the stack's own
+	// client included. Default: the first of Tiers.
+	DefaultTier string
+	// ConfigRoot is where Tiers and DefaultTier came from, for error
+	// messages ("scopegate.weatherEvents"). Default: "ServiceOptions".
+	ConfigRoot string
+	// TokenBudget is the alarm on client-credentials token requests.
+	// Default: m2mauth's (at 80% of 150 per second).
+	TokenBudget m2mauth.TokenBudgetProps
+	// TokenBudgetTopicArn, when set, is an SNS topic the alarm notifies
+	// (imported into the stack). Default: none.
+	TokenBudgetTopicArn string
+}
+
+// TierConfig declares a rate-limit tier in configuration.
+type TierConfig struct {
+	Name       string  `json:"name"`
+	RateLimit  float64 `json:"rateLimit"`
+	BurstLimit int     `json:"burstLimit"`
+	Quota      *struct {
+		Limit  int    `json:"limit"`
+		Period string `json:"period"`
+	} `json:"quota"`
+}
+
+// tierConfigKeys maps m2mauth.TierProblem fields to configuration keys.
+var tierConfigKeys = map[string]string{
+	"Name": "name", "RateLimit": "rateLimit", "BurstLimit": "burstLimit", "Quota.Limit": "quota.limit", "Quota.Period": "quota.period",
+}
+
+// tierProps turns the configured tiers into m2mauth's, and resolves the
+// default tier: DefaultTier, else the first tier. Every problem is a
+// ConfigError naming its key.
+func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, errs []error) {
+	root := opts.ConfigRoot
+	if root == "" {
+		root = "ServiceOptions"
+	}
+	names := map[string]int{}
+	for i, c := range opts.Tiers {
+		t := m2mauth.Tier{Name: c.Name, RateLimit: c.RateLimit, BurstLimit: c.BurstLimit}
+		if c.Quota != nil {
+			t.Quota = &m2mauth.TierQuota{Limit: c.Quota.Limit, Period: m2mauth.QuotaPeriod(c.Quota.Period)}
+		}
+		where := fmt.Sprintf("%s.tiers[%d]", root, i)
+		for _, p := range m2mauth.ValidateTier(t) {
+			errs = append(errs, &ConfigError{Path: where + "." + tierConfigKeys[p.Field], Err: errors.New(p.Problem)})
+		}
+		if j, dup := names[strings.ToLower(c.Name)]; dup {
+			errs = append(errs, &ConfigError{Path: where + ".name", Err: fmt.Errorf("tier %q is already declared at tiers[%d]", c.Name, j)})
+		}
+		names[strings.ToLower(c.Name)] = i
+		tiers = append(tiers, t)
+	}
+	switch {
+	case opts.DefaultTier != "" && len(tiers) == 0:
+		errs = append(errs, &ConfigError{Path: root + ".defaultTier", Err: fmt.Errorf("%q names a tier, but %s.tiers declares none", opts.DefaultTier, root)})
+	case opts.DefaultTier != "":
+		if _, ok := names[strings.ToLower(opts.DefaultTier)]; !ok || !declaresTier(tiers, opts.DefaultTier) {
+			errs = append(errs, &ConfigError{Path: root + ".defaultTier", Err: fmt.Errorf("%q is not one of %s.tiers (%s)", opts.DefaultTier, root, tierList(tiers))})
+		}
+		defaultTier = opts.DefaultTier
+	case len(tiers) > 0:
+		defaultTier = tiers[0].Name
+	}
+	return tiers, defaultTier, errs
+}
+
+func declaresTier(tiers []m2mauth.Tier, name string) bool {
+	for _, t := range tiers {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func tierList(tiers []m2mauth.Tier) string {
+	names := make([]string, len(tiers))
+	for i, t := range tiers {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // ConfigError is a configuration value the stacks refuse, with the path of
@@ -60,6 +147,8 @@ type ClientConfig struct {
 	Name                       string   `json:"name"`
 	Scopes                     []string `json:"scopes"`
 	AccessTokenValidityMinutes int      `json:"accessTokenValidityMinutes"`
+	// Tier is the client's rate-limit tier. Default: the stack's default.
+	Tier string `json:"tier"`
 }
 
 // clientProps resolves configured clients against the stack's resource
@@ -67,6 +156,16 @@ type ClientConfig struct {
 // ConfigError naming the key that holds the bad value, found before any
 // construct is created.
 func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, opts ServiceOptions) []m2mauth.ClientProps {
+	clients, _, _ := authProps(servers, builtIn, opts)
+	return clients
+}
+
+// authProps resolves configured clients and tiers against the stack's
+// resource servers, with builtIn clients the stack declares itself. Every
+// problem is a ConfigError naming the key that holds the bad value, found
+// before any construct is created.
+func authProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, opts ServiceOptions) ([]m2mauth.ClientProps, []m2mauth.Tier, string) {
+	tiers, defaultTier, tierErrs := tierProps(opts)
 	path := opts.ConfigPath
 	if path == "" {
 		path = "AdditionalClients"
@@ -76,7 +175,7 @@ func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProp
 	for _, c := range builtIn {
 		names[strings.ToLower(c.Name)] = "the stack's own client"
 	}
-	var errs []error
+	errs := tierErrs
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, &ConfigError{Path: key, Err: fmt.Errorf(format, args...)})
 	}
@@ -89,7 +188,14 @@ func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProp
 		} else {
 			names[strings.ToLower(c.Name)] = where
 		}
-		client := m2mauth.ClientProps{Name: c.Name, AccessTokenValidity: time.Duration(c.AccessTokenValidityMinutes) * time.Minute}
+		client := m2mauth.ClientProps{Name: c.Name, AccessTokenValidity: time.Duration(c.AccessTokenValidityMinutes) * time.Minute, Tier: c.Tier}
+		if c.Tier != "" && !declaresTier(tiers, c.Tier) {
+			if len(tiers) == 0 {
+				bad(where+".tier", "%q names a tier, but no tiers are declared (%s.tiers)", c.Tier, opts.ConfigRoot)
+			} else {
+				bad(where+".tier", "%q is not one of the declared tiers (%s)", c.Tier, tierList(tiers))
+			}
+		}
 		if m := c.AccessTokenValidityMinutes; m != 0 && (client.AccessTokenValidity < m2mauth.MinAccessTokenValidity || client.AccessTokenValidity > m2mauth.MaxAccessTokenValidity) {
 			bad(where+".accessTokenValidityMinutes", "%d is outside the %v to %v Cognito accepts (%d to %d minutes)", m,
 				m2mauth.MinAccessTokenValidity, m2mauth.MaxAccessTokenValidity, int(m2mauth.MinAccessTokenValidity.Minutes()), int(m2mauth.MaxAccessTokenValidity.Minutes()))
@@ -128,7 +234,28 @@ func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProp
 	if err := errors.Join(errs...); err != nil {
 		panic(err)
 	}
-	return clients
+	return clients, tiers, defaultTier
+}
+
+// authServerProps are the AuthServer's props of a stack: its resource
+// servers, its own clients and the configured ones, tiers, and the options
+// both stacks share.
+func authServerProps(stack awscdk.Stack, servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, domain m2mauth.Domain, opts ServiceOptions) *m2mauth.AuthServerProps {
+	clients, tiers, defaultTier := authProps(servers, builtIn, opts)
+	if arn := opts.TokenBudgetTopicArn; arn != "" && opts.TokenBudget.AlarmTopic == nil {
+		opts.TokenBudget.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("TokenBudgetTopic"), jsii.String(arn))
+	}
+	return &m2mauth.AuthServerProps{
+		ResourceServers: servers,
+		Clients:         clients,
+		Domain:          domain,
+		Disposable:      opts.Disposable,
+		Quotas:          opts.Quotas,
+		Rotation:        opts.Rotation,
+		Tiers:           tiers,
+		DefaultTier:     defaultTier,
+		TokenBudget:     opts.TokenBudget,
+	}
 }
 
 // weatherService is the events table and the function that serves it.

@@ -71,17 +71,10 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		}
 		domain = importCustomDomain(stack, *c)
 	}
-	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
-		ResourceServers: []*m2mauth.ResourceServer{server},
-		Clients: clientProps([]*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
-			Name:   ThirdPartyClientName,
-			Scopes: []m2mauth.Scope{defaultScope},
-		}}, props.ServiceOptions),
-		Domain:     domain,
-		Disposable: props.Disposable,
-		Quotas:     props.Quotas,
-		Rotation:   props.Rotation,
-	})
+	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
+		Name:   ThirdPartyClientName,
+		Scopes: []m2mauth.Scope{defaultScope},
+	}}, domain, props.ServiceOptions))
 	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(defaultScope))
 	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}
 }

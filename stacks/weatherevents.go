@@ -58,18 +58,11 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Post:   weatherAPI.AddScope("post", "Create weather events"),
 		Delete: weatherAPI.AddScope("delete", "Delete weather events"),
 	}
-	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, &m2mauth.AuthServerProps{
-		ResourceServers: []*m2mauth.ResourceServer{weatherAPI},
-		Clients: clientProps([]*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
-			Name:                ServiceClientName,
-			Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
-			AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
-		}}, props.ServiceOptions),
-		Domain:     props.Domain,
-		Disposable: props.Disposable,
-		Quotas:     props.Quotas,
-		Rotation:   props.Rotation,
-	})
+	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
+		Name:                ServiceClientName,
+		Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
+		AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
+	}}, props.Domain, props.ServiceOptions))
 	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
 		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
 		{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},

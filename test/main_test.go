@@ -5,6 +5,7 @@
 package test
 
 import (
+	"encoding/json"
 	"sort"
 	"sync"
 	"testing"
@@ -36,11 +37,24 @@ type configuration struct {
 	routes   map[string][]string
 	clients  map[string][]string
 	validity map[string]float64 // access-token minutes per client
+	tiers    map[string]string  // client name to tier; nil without tiers
 }
 
 var weatherRoutes = map[string][]string{
 	"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "GET /{id}": {"weather-api/get"}, "DELETE /{id}": {"weather-api/delete"},
 }
+
+// tierConfigs are the tiers of the WeatherEventsClients configuration.
+var tierConfigs = func() []stacks.TierConfig {
+	var tiers []stacks.TierConfig
+	if err := json.Unmarshal([]byte(`[
+		{"name": "gold", "rateLimit": 100, "burstLimit": 200, "quota": {"limit": 1000000, "period": "MONTH"}},
+		{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
+	]`), &tiers); err != nil {
+		panic(err)
+	}
+	return tiers
+}()
 
 var proxyRoutes = map[string][]string{"ANY /": {"default/default"}, "ANY /{proxy+}": {"default/default"}}
 
@@ -81,10 +95,11 @@ func all(t *testing.T) map[string]*configuration {
 // build adds every configuration's stack to app.
 func build(app awscdk.App) map[string]*configuration {
 	cs := map[string]*configuration{}
-	weather := func(name string, props *stacks.WeatherEventsStackProps, clients map[string][]string, validity map[string]float64) {
+	weather := func(name string, props *stacks.WeatherEventsStackProps, clients map[string][]string, validity map[string]float64) *configuration {
 		s := stacks.NewWeatherEventsStack(app, name, props)
 		cs[name] = &configuration{name: name, stack: s.Stack, auth: s.Auth, api: s.API, function: s.Service.Function,
 			routes: weatherRoutes, clients: clients, validity: validity}
+		return cs[name]
 	}
 	proxy := func(name string, props *stacks.ThirdPartyProxyStackProps, clients map[string][]string, validity map[string]float64) {
 		s := stacks.NewThirdPartyProxyStack(app, name, props)
@@ -94,16 +109,22 @@ func build(app awscdk.App) map[string]*configuration {
 	weather("WeatherEvents", nil,
 		map[string][]string{"weather-service": {"weather-api/get", "weather-api/post"}},
 		map[string]float64{"weather-service": 60})
-	weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
+	// More clients, in rate-limit tiers, with the token budget's alarm
+	// notifying a topic.
+	tiered := weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
 		AdditionalClients: []stacks.ClientConfig{
-			{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15},
+			{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15, Tier: "gold"},
 			{Name: "janitor", Scopes: []string{"weather-api/get", "weather-api/delete"}, AccessTokenValidityMinutes: 5},
 		},
+		Tiers:               tierConfigs,
+		DefaultTier:         "bronze",
+		TokenBudgetTopicArn: "arn:aws:sns:eu-west-1:123456789012:token-budget",
 	}}, map[string][]string{
 		"weather-service": {"weather-api/get", "weather-api/post"},
 		"reporting":       {"weather-api/get"},
 		"janitor":         {"weather-api/get", "weather-api/delete"},
 	}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5})
+	tiered.tiers = map[string]string{"weather-service": "bronze", "reporting": "gold", "janitor": "bronze"}
 	proxy("ThirdPartyProxy", nil,
 		map[string][]string{"ThirdPartyAppClient": {"default/default"}},
 		map[string]float64{"ThirdPartyAppClient": 60})

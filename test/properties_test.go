@@ -353,6 +353,11 @@ func TestProperty14_RotationRoleIsLeastPrivilege(t *testing.T) {
 						assert.Contains(t, resource, `":secret:scopegate-",{"Ref":"`+c.logicalID(c.auth.UserPool)+`"},"-*"`, "%s: %s", p, a)
 					case a == "scheduler:CreateSchedule":
 						assert.Contains(t, resource, "schedule/default/scopegate-retire-*", p)
+					case a == "apigateway:GET":
+						// Only with tiers: reading the pool's clients' API keys.
+						require.NotNil(t, c.tiers, "%s: apigateway:GET without tiers", p)
+						assert.Contains(t, resource, `"::/apikeys/*"`, p)
+						assert.Equal(t, `{"StringEquals":{"aws:ResourceTag/scopegate:user-pool":{"Ref":"`+c.logicalID(c.auth.UserPool)+`"}}}`, mustJSON(t, st["Condition"]), p)
 					case a == "iam:PassRole", strings.HasPrefix(a, "logs:"), strings.HasPrefix(a, "xray:"):
 					default:
 						t.Errorf("%s: unexpected action %s", p, a)

@@ -65,10 +65,25 @@ func TestAccessPolicyOutput(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(output(t, c, "AccessPolicy").(string)), &policy))
 			assert.Equal(t, c.routes, policy.Routes)
 			got := map[string]map[string]bool{}
+			tiers := map[string]string{}
 			for _, record := range clientRecords(t, c) {
 				got[record.Name] = policy.Opens(record.Scopes)
+				if record.Tier != "" {
+					tiers[record.Name] = record.Tier
+					assert.Contains(t, policy.Tiers, record.Tier, "the access policy describes every tier a client is in")
+				}
 			}
 			assert.Equal(t, want, got)
+			if c.tiers == nil {
+				assert.Empty(t, tiers)
+				assert.Empty(t, policy.Tiers)
+			} else {
+				assert.Equal(t, c.tiers, tiers)
+				assert.Equal(t, map[string]routetable.RateLimit{
+					"gold":   {RateLimit: 100, BurstLimit: 200, QuotaLimit: 1000000, QuotaPeriod: "MONTH"},
+					"bronze": {RateLimit: 5, BurstLimit: 10},
+				}, policy.Tiers)
+			}
 		})
 	}
 }
@@ -206,4 +221,20 @@ func TestBadConfigurationIsRefusedBeforeAnythingIsCreated(t *testing.T) {
 	assert.Contains(t, msg, `AdditionalClients[0].scopes[0]: scope "weather-api/delet" is not declared by resource server "weather-api" (declared: get, post, delete)`)
 	assert.Contains(t, msg, `AdditionalClients[0].scopes[1]: scope "openid" is a standard OpenID Connect scope`)
 	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadClient")).Node().Children(), 0)
+
+	tiers := append([]stacks.TierConfig(nil), tierConfigs...)
+	tiers = append(tiers, stacks.TierConfig{Name: "gold", RateLimit: -1, BurstLimit: 0})
+	msg = cdktest.Recover(func() {
+		stacks.NewWeatherEventsStack(app, "BadTiers", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
+			ConfigPath: "scopegate.weatherEvents.clients", ConfigRoot: "scopegate.weatherEvents",
+			Tiers: tiers, DefaultTier: "silver",
+			AdditionalClients: []stacks.ClientConfig{{Name: "cleaner", Scopes: []string{"weather-api/delete"}, Tier: "platinum"}},
+		}})
+	})
+	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].rateLimit: -1 must be more than 0`)
+	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].burstLimit: 0 must be from 1 to 5000`)
+	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].name: tier "gold" is already declared at tiers[0]`)
+	assert.Contains(t, msg, `scopegate.weatherEvents.defaultTier: "silver" is not one of scopegate.weatherEvents.tiers (gold, bronze, gold)`)
+	assert.Contains(t, msg, `scopegate.weatherEvents.clients[0].tier: "platinum" is not one of the declared tiers (gold, bronze, gold)`)
+	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadTiers")).Node().Children(), 0)
 }

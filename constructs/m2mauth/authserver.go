@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -43,9 +45,13 @@ type AuthServer struct {
 	// secrets, in the order of their shard number; shards with no client
 	// have no stack.
 	ClientStacks []awscdk.NestedStack
+	// TokenBudgetAlarm fires when client-credentials token requests near
+	// Cognito's limit; nil when TokenBudget is disabled.
+	TokenBudgetAlarm awscloudwatch.Alarm
 
 	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
 	rotation       *rotator
+	tiers          []TierPlan
 }
 
 // RotationFunction is the function that rotates the client secrets, or nil
@@ -71,8 +77,14 @@ type Client struct {
 	// ClientID is the app client id.
 	ClientID *string
 	// Secret holds {"client_id", "client_secret", "token_url"} for the
-	// consumer. Grant read access to whoever calls the API.
+	// consumer, and with a tier "api_key_id" and "api_key". Grant read
+	// access to whoever calls the API.
 	Secret awssecretsmanager.Secret
+	// Tier is the client's rate-limit tier, "" without tiers.
+	Tier string
+	// APIKey is the client's API key in its tier's usage plan; nil without
+	// tiers.
+	APIKey awsapigateway.CfnApiKey
 }
 
 // NewAuthServer validates props and then creates the user pool, its resource
@@ -101,7 +113,11 @@ func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps
 	}
 	a.Domain, a.BaseURL = newDomain(a, props.Domain)
 	a.TokenURL = jsii.String(*a.BaseURL + "/oauth2/token")
+	a.newUsagePlans(props.Tiers)
 	a.addClients(props)
+	if !props.TokenBudget.Disabled {
+		a.TokenBudgetAlarm = a.newTokenBudgetAlarm(props.TokenBudget)
+	}
 	a.addOutputs(id)
 	a.explainNagFindings()
 	return a
@@ -190,7 +206,7 @@ func cognitoScopes(r *ResourceServer) *[]awscognito.ResourceServerScope {
 // hash of its name: adding or removing a client never moves another one, and
 // moving a client between stacks would replace it (a new client id and
 // secret). The shards keep every template far below CloudFormation's limits:
-// two resources per client, and one output per stack.
+// two to five resources per client, and one output per stack.
 func (a *AuthServer) addClients(props *AuthServerProps) {
 	shards := props.ClientStacks
 	if shards == 0 {
@@ -198,7 +214,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 	}
 	var rotation *rotator
 	if !props.Rotation.Disabled {
-		rotation = a.newRotator(props.Rotation.withDefaults(), props.Disposable)
+		rotation = a.newRotator(props.Rotation.withDefaults(), props.Disposable, len(props.Tiers) > 0)
 	}
 	a.rotation = rotation
 	members := make([][]ClientProps, shards)
@@ -217,7 +233,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		a.ClientStacks = append(a.ClientStacks, stack)
 		records := make([]*string, len(clients))
 		for i, c := range clients {
-			client := a.newClient(stack, c, rotation)
+			client := a.newClient(stack, c, props.tierOf(c), rotation)
 			byName[c.Name] = client
 			records[i] = stack.ToJsonString(client.record(), nil)
 		}
@@ -251,10 +267,14 @@ func (c *Client) record() map[string]any {
 	}
 	// The JSON keys of stackoutputs.ClientRecord (TestClientsOutput reads
 	// the output back into it).
-	return map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
+	record := map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
+	if c.Tier != "" {
+		record["tier"] = c.Tier
+	}
+	return record
 }
 
-func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, rotation *rotator) *Client {
+func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier string, rotation *rotator) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
@@ -299,19 +319,28 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, rota
 	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
 	// value, and no custom resource or Lambda is needed to read it.
 	generated := client.Node().DefaultChild().(awscognito.CfnUserPoolClient).AttrClientSecret()
+	fields := map[string]awscdk.SecretValue{
+		"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
+		"client_secret": awscdk.SecretValue_ResourceAttribute(generated),
+		"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
+	}
+	var apiKey awsapigateway.CfnApiKey
+	if tier != "" {
+		// Only the key's id: its value has no CloudFormation attribute, so
+		// the rotation function copies it in (right after the deploy, see
+		// rotator.schedule).
+		apiKey = a.newAPIKey(stack, id, props, client.UserPoolClientId(), tier)
+		fields["api_key_id"] = awscdk.SecretValue_UnsafePlainText(apiKey.Ref())
+	}
 	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
 		// Named "scopegate-<pool id>-<client>", so that the rotation
 		// function's one grant covers every client secret of the pool.
-		SecretName:  awscdk.Fn_Join(jsii.String(""), &[]*string{a.secretNamePrefix(), jsii.String(props.Name)}),
-		Description: jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
-		SecretObjectValue: &map[string]awscdk.SecretValue{
-			"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
-			"client_secret": awscdk.SecretValue_ResourceAttribute(generated),
-			"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
-		},
+		SecretName:        awscdk.Fn_Join(jsii.String(""), &[]*string{a.secretNamePrefix(), jsii.String(props.Name)}),
+		Description:       jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
+		SecretObjectValue: &fields,
 	})
 	if rotation != nil {
-		rotation.schedule(stack, id, secret)
+		rotation.schedule(stack, id, secret, tier != "")
 	}
 	return &Client{
 		Name:           props.Name,
@@ -320,6 +349,8 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, rota
 		Stack:          stack,
 		ClientID:       client.UserPoolClientId(),
 		Secret:         secret,
+		Tier:           tier,
+		APIKey:         apiKey,
 	}
 }
 
@@ -342,5 +373,5 @@ func (a *AuthServer) addOutputs(id string) {
 		parts[i] = awscdk.Token_AsString(stack.NestedStackResource().GetAtt(jsii.String("Outputs.Clients"), awscdk.ResolutionTypeHint_STRING), nil)
 	}
 	list := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("["), awscdk.Fn_Join(jsii.String(","), &parts), jsii.String("]")})
-	output(stackoutputs.Clients(id), "JSON: every machine client's name, clientId, secretArn (Secrets Manager secret with its credentials) and scopes", list)
+	output(stackoutputs.Clients(id), "JSON: every machine client's name, clientId, secretArn (Secrets Manager secret with its credentials), scopes and tier", list)
 }

@@ -307,7 +307,7 @@ func TestClientShardDependsOnlyOnTheName(t *testing.T) {
 		counts[m2mauth.ClientShard(fmt.Sprintf("partner-%04d", i), 16)]++
 	}
 	for n, c := range counts {
-		assert.Less(t, c, m2mauth.MaxClientsPerStack/2, "shard %d holds %d of 1000 clients", n, c)
+		assert.Less(t, c, (&m2mauth.AuthServerProps{}).MaxClientsPerStack()/2, "shard %d holds %d of 1000 clients", n, c)
 		assert.Greater(t, c, 0, "shard %d is empty", n)
 	}
 }

@@ -33,20 +33,20 @@ const (
 	DefaultResourceServersPerPool = 25
 	DefaultClientStacks           = 16
 	maxClientStacks               = 64
-	// MaxClientsPerStack keeps a client stack (three resources per client:
-	// the app client, its secret and the secret's rotation schedule) below
-	// CloudFormation's 500 resources per template, with room to spare.
-	MaxClientsPerStack = 160
 )
 
-// Quotas are the adjustable Cognito quotas of the account the pool deploys
-// to. Zero fields mean Cognito's defaults; raise a field only after the
-// account's quota was raised (Service Quotas), or the deploy fails instead.
+// Quotas are the adjustable Cognito and API Gateway quotas of the account
+// the pool deploys to. Zero fields mean the defaults; raise a field only
+// after the account's quota was raised (Service Quotas), or the deploy fails
+// instead.
 type Quotas struct {
-	// AppClientsPerPool. Default: 1,000.
+	// AppClientsPerPool (Cognito). Default: 1,000.
 	AppClientsPerPool int
-	// ResourceServersPerPool. Default: 25.
+	// ResourceServersPerPool (Cognito). Default: 25.
 	ResourceServersPerPool int
+	// UsagePlansPerRegion (API Gateway, per account): one per Tier.
+	// Default: 300.
+	UsagePlansPerRegion int
 }
 
 func (q Quotas) withDefaults() Quotas {
@@ -55,6 +55,9 @@ func (q Quotas) withDefaults() Quotas {
 	}
 	if q.ResourceServersPerPool == 0 {
 		q.ResourceServersPerPool = DefaultResourceServersPerPool
+	}
+	if q.UsagePlansPerRegion == 0 {
+		q.UsagePlansPerRegion = DefaultUsagePlansPerRegion
 	}
 	return q
 }
@@ -88,16 +91,30 @@ type AuthServerProps struct {
 
 	// ClientStacks is how many nested stacks the clients are spread over; each
 	// client goes to the stack its name hashes to (ClientShard), so adding or
-	// removing a client never moves another. Each stack holds two resources
-	// per client, so 16 stacks carry thousands of clients inside
-	// CloudFormation's 500 resources per template. Changing it later moves
-	// clients, which replaces them (new client ids and secrets): choose it
-	// once. Default: 16.
+	// removing a client never moves another. Each stack holds two to five
+	// resources per client (see MaxClientsPerStack), so 16 stacks carry
+	// thousands of clients inside CloudFormation's 500 resources per
+	// template. Changing it later moves clients, which replaces them (new
+	// client ids and secrets): choose it once. Default: 16.
 	ClientStacks int
 
 	// Rotation of the client secrets. Default: every 90 days, the old
 	// secret working 7 days more.
 	Rotation RotationProps
+
+	// Tiers are rate-limit tiers: each becomes an API Gateway usage plan,
+	// each client gets an API key in its tier's plan, and ScopedAPIs that
+	// trust the pool require the key on every method. Tiers need rotation
+	// (it writes the key's value into the client's secret). Default: none,
+	// no API keys.
+	Tiers []Tier
+	// DefaultTier is the tier of clients whose Tier is empty. Default: none,
+	// every client names its tier.
+	DefaultTier string
+
+	// TokenBudget is a CloudWatch alarm on the account's client-credentials
+	// token requests. Default: on, at 80% of Cognito's 150 per second.
+	TokenBudget TokenBudgetProps
 
 	// FeaturePlan is the Cognito feature plan of the pool.
 	// Default: LITE. Machines never sign in, so nothing in Essentials or Plus
@@ -120,6 +137,10 @@ type ClientProps struct {
 	// minutes from 5 minutes to 1 day.
 	// Default: 60 minutes.
 	AccessTokenValidity time.Duration
+
+	// Tier is the name of the client's rate-limit tier, one of
+	// AuthServerProps.Tiers. Default: AuthServerProps.DefaultTier.
+	Tier string
 }
 
 // Domain is where the pool's OAuth 2.0 endpoints are served: a PrefixDomain
@@ -173,10 +194,10 @@ func (p *AuthServerProps) Validate() error {
 		errs = append(errs, fmt.Errorf("m2mauth: "+format, args...))
 	}
 	quotas := p.Quotas.withDefaults()
-	if p.Quotas.AppClientsPerPool < 0 || p.Quotas.ResourceServersPerPool < 0 {
+	if p.Quotas.AppClientsPerPool < 0 || p.Quotas.ResourceServersPerPool < 0 || p.Quotas.UsagePlansPerRegion < 0 {
 		add("Quotas %+v must not be negative (0 means Cognito's default)", p.Quotas)
 	}
-	for _, problem := range p.Rotation.validate() {
+	for _, problem := range append(p.Rotation.validate(), p.TokenBudget.validate()...) {
 		add("%s", problem)
 	}
 	if p.ClientStacks < 0 || p.ClientStacks > maxClientStacks {
@@ -305,12 +326,14 @@ func (p *AuthServerProps) Validate() error {
 		for _, c := range p.Clients {
 			counts[ClientShard(c.Name, shards)]++
 		}
+		limit := p.MaxClientsPerStack()
 		for n, count := range counts {
-			if count > MaxClientsPerStack {
-				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it (3 resources each) inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, MaxClientsPerStack)
+			if count > limit {
+				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it (%d resources each) inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, limit, p.clientResources())
 			}
 		}
 	}
+	p.validateTiers(add, quotas)
 
 	switch p.Domain.(type) {
 	case nil, PrefixDomain, CustomDomain:

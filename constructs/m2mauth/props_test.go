@@ -98,6 +98,48 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		{"token validity not in whole minutes", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].AccessTokenValidity = 10*time.Minute + 30*time.Second
 		}, `AccessTokenValidity 10m30s must be a whole number of minutes`},
+		{"tier with no rate", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", BurstLimit: 10}}, "gold"
+		}, `Tiers[0] "gold": RateLimit 0 must be more than 0 and at most 10000 requests per second`},
+		{"tier burst over the account's", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 6000}}, "gold"
+		}, `Tiers[0] "gold": BurstLimit 6000 must be from 1 to 5000`},
+		{"tier quota per year", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20, Quota: &m2mauth.TierQuota{Limit: 5, Period: "YEAR"}}}, "gold"
+		}, `Tiers[0] "gold": Quota.Period "YEAR" must be DAY, WEEK or MONTH`},
+		{"two tiers of one name", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}, {Name: "Gold", RateLimit: 1, BurstLimit: 2}}
+			p.DefaultTier = "gold"
+		}, `Tiers[1] "Gold": Name is already used by Tiers[0]`},
+		{"client in an undeclared tier", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}
+			p.Clients[0].Tier = "platinum"
+		}, `Clients[0] "weather-service": Tier "platinum" is not one of the declared Tiers (gold)`},
+		{"client without a tier and no default", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}
+		}, `Clients[0] "weather-service": Tier is empty and there is no DefaultTier`},
+		{"client tier without tiers", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Clients[0].Tier = "gold"
+		}, `Clients[0] "weather-service": Tier "gold" is set, but no Tiers are declared`},
+		{"tiers without rotation", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}, "gold"
+			p.Rotation.Disabled = true
+		}, `Tiers need rotation: the rotation function writes each client's API key value into its secret`},
+		{"more tiers than usage plans", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.Quotas.UsagePlansPerRegion = 1
+			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}, {Name: "bronze", RateLimit: 1, BurstLimit: 2}}
+			p.DefaultTier = "gold"
+		}, `Tiers has 2 tiers, over API Gateway's quota of 1 usage plans per account and region (Quotas.UsagePlansPerRegion`},
+		{"too many tiered clients for one client stack", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.ClientStacks = 1
+			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}, "gold"
+			for i := range p.MaxClientsPerStack() {
+				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
+			}
+		}, "ClientStacks: client stack 0 of 1 would hold 97 clients, over the 96 that keep it (5 resources each)"},
+		{"token budget share over one", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
+			p.TokenBudget.Share = 1.5
+		}, "TokenBudget.Share 1.5 must be more than 0 and at most 1"},
 		{"negative token validity", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].AccessTokenValidity = -time.Hour
 		}, `AccessTokenValidity -1h0m0s is outside the range`},
@@ -151,7 +193,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		}, "ClientStacks 65 must be from 1 to 64"},
 		{"too many clients for one client stack", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.ClientStacks = 1
-			for i := range m2mauth.MaxClientsPerStack {
+			for i := range p.MaxClientsPerStack() {
 				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
 			}
 		}, "ClientStacks: client stack 0 of 1 would hold 161 clients, over the 160"},

@@ -33,6 +33,8 @@ var (
 	rotationCognitoActions   = []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}
 	rotationSecretsActions   = []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
 	rotationSchedulerActions = []string{"scheduler:CreateSchedule"}
+	// Reading an API key with its value (GetApiKey, includeValue).
+	rotationAPIKeyActions = []string{"apigateway:GET"}
 )
 
 // RotationProps configures the rotation of client secrets: every interval a
@@ -95,7 +97,7 @@ func (a *AuthServer) secretNamePrefix() *string {
 // actions on this pool, the Secrets Manager actions on this pool's client
 // secrets, and scheduling the retirement of old Cognito secrets), and the
 // role EventBridge Scheduler uses to call it back.
-func (a *AuthServer) newRotator(props RotationProps, disposable bool) *rotator {
+func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *rotator {
 	source, err := golambda.SourceDir(modulePath)
 	if err != nil {
 		panic(err)
@@ -148,6 +150,21 @@ func (a *AuthServer) newRotator(props RotationProps, disposable bool) *rotator {
 		Principal:     jsii.String("secretsmanager.amazonaws.com"),
 		SourceAccount: stack.Account(),
 	})
+	if apiKeys {
+		// Any API key of the account and region by its ARN, but only those
+		// tagged with this pool: the clients' keys (newAPIKey).
+		keys := *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("apigateway"), Account: jsii.String(""), Resource: jsii.String("/apikeys/*"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
+		fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings(rotationAPIKeyActions...),
+			Resources:  jsii.Strings(keys),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + apiKeyTagPool: a.UserPool.UserPoolId()}},
+		}))
+		nagmeta.Suppress(fn.Role, true, nagmeta.Rule{
+			ID:        "AwsSolutions-IAM5",
+			AppliesTo: []string{"Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*"},
+			Reason:    "API key ids are generated at deploy time; the statement is limited by a condition to keys tagged with this pool's id, which only the pool's clients' keys carry, and to reading them.",
+		})
+	}
 	nagmeta.Suppress(fn.Role, true, nagmeta.Rule{
 		ID:               "AwsSolutions-IAM5",
 		AppliesToPattern: []string{`/^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:scopegate-<[A-Za-z0-9]+>-\*$/`},
@@ -170,8 +187,13 @@ func (a *AuthServer) newRotator(props RotationProps, disposable bool) *rotator {
 	return &rotator{function: fn, props: props, invoke: invoke}
 }
 
-// schedule rotates one client's secret every Interval.
-func (r *rotator) schedule(stack awscdk.NestedStack, id string, secret awssecretsmanager.Secret) {
+// schedule rotates one client's secret every Interval. A secret with an API
+// key rotates as soon as the schedule is created, so that the function fills
+// in the key's value within seconds of the deploy; on a later change of the
+// schedule that rotation only repairs the key's value if the overlap window
+// is still running (see lambda/rotation/rotate). Other secrets wait for
+// their first interval: Secrets Manager then only runs the test step.
+func (r *rotator) schedule(stack awscdk.NestedStack, id string, secret awssecretsmanager.Secret, apiKey bool) {
 	days := int(r.props.Interval.Hours() / 24)
 	s := awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
 		SecretId:          secret.SecretArn(),
@@ -179,7 +201,7 @@ func (r *rotator) schedule(stack awscdk.NestedStack, id string, secret awssecret
 		RotationRules: &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{
 			ScheduleExpression: jsii.String(fmt.Sprintf("rate(%d days)", days)),
 		},
-		RotateImmediatelyOnUpdate: jsii.Bool(false),
+		RotateImmediatelyOnUpdate: jsii.Bool(apiKey),
 	})
 	s.AddResourceDependency(r.invoke, jsii.String("Secrets Manager must be allowed to invoke the rotation function before a schedule names it"))
 }

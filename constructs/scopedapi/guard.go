@@ -19,7 +19,9 @@ import (
 // scopes that the pool issues. Without scopes API Gateway's Cognito
 // authorizer accepts any ID token of the pool and refuses access tokens. The
 // only exception is the OPTIONS method CDK adds for CORS preflight, and only
-// on resources where CORS is configured.
+// on resources where CORS is configured. When auth has rate-limit tiers
+// (RateLimitedAuthority), every method must also require an API key, or its
+// callers would escape their tier's limits.
 //
 // The check runs when the app is synthesized, so methods added after the
 // call are checked too, and the failure lists every method at fault. A
@@ -30,7 +32,7 @@ func Guard(api awsapigateway.IRestApi, auth Authority) {
 	if api == nil || auth == nil {
 		panic(errors.New("scopedapi: Guard needs the REST API and the Authority whose pool it trusts"))
 	}
-	g := &guard{apiPath: *api.Node().Path(), stack: awscdk.Stack_Of(api), auth: auth, methods: map[string]methodFacts{}}
+	g := &guard{apiPath: *api.Node().Path(), stack: awscdk.Stack_Of(api), auth: auth, methods: map[string]methodFacts{}, keys: len(tierPlans(auth)) > 0}
 	awscdk.Aspects_Of(api).Add(g, nil)
 	api.Node().AddValidation(g)
 }
@@ -44,6 +46,7 @@ type guard struct {
 	stack   awscdk.Stack
 	auth    Authority
 	methods map[string]methodFacts
+	keys    bool // every method must require an API key
 }
 
 // methodFacts is what the guard needs of one method.
@@ -54,6 +57,7 @@ type methodFacts struct {
 	authorizationType string
 	authorizerID      string
 	scopes            []string
+	apiKeyRequired    bool
 }
 
 // Visit records the facts of each CloudFormation method under the API.
@@ -63,6 +67,9 @@ func (g *guard) Visit(node constructs.IConstruct) {
 		return
 	}
 	facts := methodFacts{httpMethod: *m.HttpMethod(), authorizationType: value(m.AuthorizationType())}
+	if required, ok := m.ApiKeyRequired().(bool); ok {
+		facts.apiKeyRequired = required
+	}
 	if id := m.AuthorizerId(); id != nil {
 		facts.authorizerID = *id
 	}
@@ -102,6 +109,9 @@ func (g *guard) Validate() *[]*string {
 			if !g.auth.Issues(s) {
 				wrong = append(wrong, fmt.Sprintf("scope %q, which the pool does not issue", s))
 			}
+		}
+		if g.keys && !m.apiKeyRequired {
+			wrong = append(wrong, "no API key required, but the pool's clients are rate-limited by their keys")
 		}
 		if m.httpMethod == "OPTIONS" && len(wrong) > 0 {
 			wrong = append(wrong, "and no CORS preflight is configured on its resource")

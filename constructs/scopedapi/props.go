@@ -33,6 +33,24 @@ type Authority interface {
 	Issues(scope string) bool
 }
 
+// RateLimitedAuthority is an Authority whose clients belong to rate-limit
+// tiers (*m2mauth.AuthServer with AuthServerProps.Tiers): a ScopedAPI that
+// trusts it adds its stage to every tier's usage plan and requires an API key
+// (x-api-key) on every method, and the guard refuses methods that do not.
+type RateLimitedAuthority interface {
+	Authority
+	// TierPlans are the tiers and their usage plans; none means no API keys.
+	TierPlans() []m2mauth.TierPlan
+}
+
+// tierPlans are auth's tiers, none when it has no RateLimitedAuthority side.
+func tierPlans(auth Authority) []m2mauth.TierPlan {
+	if r, ok := auth.(RateLimitedAuthority); ok {
+		return r.TierPlans()
+	}
+	return nil
+}
+
 // ImportedPool is an Authority for a user pool this construct does not build:
 // one from another stack, or awscognito.UserPool_FromUserPoolArn. Its
 // resource servers are declared again with m2mauth.NewResourceServer and

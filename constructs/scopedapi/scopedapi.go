@@ -12,6 +12,7 @@ package scopedapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
@@ -53,6 +55,8 @@ type ScopedAPI struct {
 	RouteTableLayer awslambda.LayerVersion
 	// Methods maps "METHOD /path" to the API Gateway method.
 	Methods map[string]awsapigateway.Method
+
+	tiers []m2mauth.TierPlan
 }
 
 // protect attaches the WAF web ACL when there is one, and records for
@@ -129,7 +133,12 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		}
 	}
 
-	a := &ScopedAPI{Construct: constructs.NewConstruct(scope, jsii.String(id)), RouteTable: table, HandlerRouteTable: handlerTable, Methods: map[string]awsapigateway.Method{}}
+	tiers := tierPlans(props.Auth)
+	if err := checkTierStacks(scope, props, tiers); err != nil {
+		panic(err)
+	}
+
+	a := &ScopedAPI{Construct: constructs.NewConstruct(scope, jsii.String(id)), RouteTable: table, HandlerRouteTable: handlerTable, Methods: map[string]awsapigateway.Method{}, tiers: tiers}
 	if props.RestAPI != nil {
 		a.RestAPI = props.RestAPI
 	} else {
@@ -178,6 +187,11 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 			RequestValidator:    validator,
 			RequestParameters:   &map[string]*bool{"method.request.header.Authorization": jsii.Bool(true)},
 		}
+		if len(tiers) > 0 {
+			// API Gateway throttles and meters each client by its key, and
+			// refuses a call without one (403 invalid_api_key).
+			opts.ApiKeyRequired = jsii.Bool(true)
+		}
 		if r.BodySchema != nil {
 			model := a.RestAPI.AddModel(jsii.String(modelID(r)), &awsapigateway.ModelOptions{
 				ContentType: jsii.String("application/json"),
@@ -199,7 +213,31 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 	} else if stage := deploymentStage(props.RestAPI); stage != nil {
 		a.URL = stage.UrlForPath(jsii.String("/"))
 	}
+	if stage := deploymentStage(a.RestAPI); stage != nil {
+		for _, t := range tiers {
+			t.UsagePlan.AddApiStage(&awsapigateway.UsagePlanPerApiStage{Api: a.RestAPI, Stage: stage})
+		}
+	}
 	return a
+}
+
+// checkTierStacks refuses tiers across stacks: the usage plans and the
+// clients' keys live in the AuthServer's stack, which the API's stack
+// already depends on for the authorizer's pool, so a plan naming this API's
+// stage from there would be a dependency cycle. It also needs a stage to add.
+func checkTierStacks(scope constructs.Construct, props *ScopedAPIProps, tiers []m2mauth.TierPlan) error {
+	if len(tiers) == 0 {
+		return nil
+	}
+	apiStack, planStack := awscdk.Stack_Of(scope), awscdk.Stack_Of(tiers[0].UsagePlan)
+	if *apiStack.Node().Path() != *planStack.Node().Path() {
+		return fmt.Errorf("scopedapi: Auth declares rate-limit tiers, whose usage plans are in stack %s, but this API is in stack %s: "+
+			"build the API in the AuthServer's stack, or declare no Tiers", *planStack.Node().Path(), *apiStack.Node().Path())
+	}
+	if props.RestAPI != nil && deploymentStage(props.RestAPI) == nil {
+		return errors.New("scopedapi: Auth declares rate-limit tiers, but RestAPI has no deployment stage to add to their usage plans: give it one (Deploy: true), or declare no Tiers")
+	}
+	return nil
 }
 
 // invoke is the Lambda proxy integration of handler, with one invoke
@@ -260,10 +298,23 @@ func routeScopes(r Route) []string {
 	return scopes
 }
 
-// AccessPolicy is the scopes of each route; with the AuthServer's clients
-// output (each client's scopes) it says which client may call which route.
+// AccessPolicy is the scopes of each route, and the rate limits of each tier
+// when the pool has tiers; with the AuthServer's clients output (each
+// client's scopes and tier) it says which client may call which route, and
+// how often.
 func (a *ScopedAPI) AccessPolicy() routetable.AccessPolicy {
-	return a.RouteTable.Policy()
+	p := a.RouteTable.Policy()
+	for _, t := range a.tiers {
+		if p.Tiers == nil {
+			p.Tiers = map[string]routetable.RateLimit{}
+		}
+		limit := routetable.RateLimit{RateLimit: t.Tier.RateLimit, BurstLimit: t.Tier.BurstLimit}
+		if q := t.Tier.Quota; q != nil {
+			limit.QuotaLimit, limit.QuotaPeriod = q.Limit, string(q.Period)
+		}
+		p.Tiers[t.Tier.Name] = limit
+	}
+	return p
 }
 
 func modelID(r Route) string {
@@ -334,6 +385,29 @@ func addGatewayResponses(api awsapigateway.RestApi) {
 				"WWW-Authenticate": jsii.String(fmt.Sprintf(`'Bearer error="%s"'`, g.code)),
 				"Content-Type":     jsii.String("'application/json'"),
 			},
+			Templates: &map[string]*string{
+				"application/json": jsii.String(fmt.Sprintf(`{"error":"%s","message":$context.error.messageString}`, g.code)),
+			},
+		})
+	}
+	// API keys and usage plans (rate-limit tiers): a missing or unknown key,
+	// and a client over its tier's rate or quota.
+	for _, g := range []struct {
+		id, status, code, retryAfter string
+		kind                         awsapigateway.ResponseType
+	}{
+		{"InvalidApiKey", "403", "invalid_api_key", "", awsapigateway.ResponseType_INVALID_API_KEY()},
+		{"Throttled", "429", "throttled", "'1'", awsapigateway.ResponseType_THROTTLED()},
+		{"QuotaExceeded", "429", "quota_exceeded", "", awsapigateway.ResponseType_QUOTA_EXCEEDED()},
+	} {
+		headers := map[string]*string{"Content-Type": jsii.String("'application/json'")}
+		if g.retryAfter != "" {
+			headers["Retry-After"] = jsii.String(g.retryAfter)
+		}
+		api.AddGatewayResponse(jsii.String(g.id), &awsapigateway.GatewayResponseOptions{
+			Type:            g.kind,
+			StatusCode:      jsii.String(g.status),
+			ResponseHeaders: &headers,
 			Templates: &map[string]*string{
 				"application/json": jsii.String(fmt.Sprintf(`{"error":"%s","message":$context.error.messageString}`, g.code)),
 			},

@@ -1,0 +1,255 @@
+package m2mauth
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// API Gateway's limits on a usage plan's throttle, and its account-wide
+// quotas that tiers consume: usage plans (adjustable, see Quotas) and API
+// keys (fixed).
+const (
+	// MaxTierRateLimit is API Gateway's default account-level throttle, in
+	// requests per second: no key can be allowed more.
+	MaxTierRateLimit = 10_000
+	// MaxTierBurstLimit is API Gateway's default account-level burst.
+	MaxTierBurstLimit           = 5_000
+	DefaultUsagePlansPerRegion  = 300
+	MaxAPIKeysPerRegion         = 10_000
+	apiKeyTagPool               = "scopegate:user-pool"
+	resourcesPerClient          = 2 // the app client and its secret
+	resourcesPerRotatedClient   = 1 // the secret's rotation schedule
+	resourcesPerTieredClient    = 2 // the API key and its usage plan key
+	clientStackResourcesAllowed = 480
+)
+
+// QuotaPeriod is the period of a tier's request quota.
+type QuotaPeriod string
+
+// The periods API Gateway counts quotas in.
+const (
+	QuotaPerDay   QuotaPeriod = "DAY"
+	QuotaPerWeek  QuotaPeriod = "WEEK"
+	QuotaPerMonth QuotaPeriod = "MONTH"
+)
+
+// Tier is a rate-limit tier of machine clients: an API Gateway usage plan
+// that throttles, and optionally caps, each of its clients' API keys on
+// its own. Each client of a tier gets its own API key, whose value reaches
+// the client in its secret ("api_key"), and every method of a ScopedAPI
+// that trusts the pool requires the key (x-api-key) beside the access token.
+type Tier struct {
+	// Name of the tier: 1-64 letters, digits, '-' or '_'; unique in the pool.
+	Name string
+	// RateLimit is each client's steady request rate, per second, over every
+	// API of the pool. From more than 0 up to 10,000.
+	RateLimit float64
+	// BurstLimit is each client's burst (token bucket size). 1 to 5,000.
+	BurstLimit int
+	// Quota, when set, caps each client's requests per day, week or month.
+	// Default: no quota.
+	Quota *TierQuota
+}
+
+// TierQuota is a number of requests per period.
+type TierQuota struct {
+	Limit  int
+	Period QuotaPeriod
+}
+
+// TierPlan is a declared tier and the usage plan made from it.
+type TierPlan struct {
+	Tier      Tier
+	UsagePlan awsapigateway.UsagePlan
+}
+
+var tierNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// validateTiers reports every problem with the tiers and the clients'
+// choice of tier.
+func (p *AuthServerProps) validateTiers(add func(string, ...any), quotas Quotas) {
+	if len(p.Tiers) == 0 {
+		if p.DefaultTier != "" {
+			add("DefaultTier %q is set, but no Tiers are declared", p.DefaultTier)
+		}
+		for i, c := range p.Clients {
+			if c.Tier != "" {
+				add("Clients[%d] %q: Tier %q is set, but no Tiers are declared", i, c.Name, c.Tier)
+			}
+		}
+		return
+	}
+	if p.Rotation.Disabled {
+		add("Tiers need rotation: the rotation function writes each client's API key value into its secret (API Gateway gives CloudFormation no attribute for it); turn Rotation.Disabled off, or declare no Tiers")
+	}
+	if n := len(p.Tiers); n > quotas.UsagePlansPerRegion {
+		add("Tiers has %d tiers, over API Gateway's quota of %d usage plans per account and region (Quotas.UsagePlansPerRegion, if your account's quota was raised)", n, quotas.UsagePlansPerRegion)
+	}
+	if n := len(p.Clients); n > MaxAPIKeysPerRegion {
+		add("Clients has %d clients, each with an API key, over API Gateway's quota of %d API keys per account and region, which cannot be raised", n, MaxAPIKeysPerRegion)
+	}
+	names := map[string]int{}
+	for i, t := range p.Tiers {
+		where := fmt.Sprintf("Tiers[%d] %q", i, t.Name)
+		for _, problem := range ValidateTier(t) {
+			add("%s: %s %s", where, problem.Field, problem.Problem)
+		}
+		key := strings.ToLower(constructID(t.Name))
+		if j, dup := names[key]; dup && tierNamePattern.MatchString(t.Name) {
+			add("%s: Name is already used by Tiers[%d] (names differing only in case or punctuation count as one)", where, j)
+		} else if !dup {
+			names[key] = i
+		}
+	}
+	declared := func(name string) bool {
+		for _, t := range p.Tiers {
+			if t.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if p.DefaultTier != "" && !declared(p.DefaultTier) {
+		add("DefaultTier %q is not one of the declared Tiers (%s)", p.DefaultTier, p.tierNames())
+	}
+	for i, c := range p.Clients {
+		switch {
+		case c.Tier == "" && p.DefaultTier == "":
+			add("Clients[%d] %q: Tier is empty and there is no DefaultTier: with Tiers declared every client belongs to one (%s)", i, c.Name, p.tierNames())
+		case c.Tier != "" && !declared(c.Tier):
+			add("Clients[%d] %q: Tier %q is not one of the declared Tiers (%s)", i, c.Name, c.Tier, p.tierNames())
+		}
+	}
+}
+
+// TierProblem is one bad field of a Tier: Field is the prop ("RateLimit",
+// "Quota.Period"), Problem says what is wrong with its value.
+type TierProblem struct {
+	Field, Problem string
+}
+
+// ValidateTier reports every bad field of one tier, each with the value
+// received: the checks NewAuthServer makes, for tools that read tiers from
+// configuration and name their own keys.
+func ValidateTier(t Tier) []TierProblem {
+	var problems []TierProblem
+	add := func(field, format string, args ...any) {
+		problems = append(problems, TierProblem{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if !tierNamePattern.MatchString(t.Name) {
+		add("Name", "%q must be 1-64 letters, digits, '-' or '_', starting with a letter or digit", t.Name)
+	}
+	if !(t.RateLimit > 0 && t.RateLimit <= MaxTierRateLimit) {
+		add("RateLimit", "%v must be more than 0 and at most %d requests per second", t.RateLimit, MaxTierRateLimit)
+	}
+	if t.BurstLimit < 1 || t.BurstLimit > MaxTierBurstLimit {
+		add("BurstLimit", "%d must be from 1 to %d", t.BurstLimit, MaxTierBurstLimit)
+	}
+	if q := t.Quota; q != nil {
+		if q.Limit < 1 {
+			add("Quota.Limit", "%d must be at least 1 request", q.Limit)
+		}
+		switch q.Period {
+		case QuotaPerDay, QuotaPerWeek, QuotaPerMonth:
+		default:
+			add("Quota.Period", "%q must be DAY, WEEK or MONTH", q.Period)
+		}
+	}
+	return problems
+}
+
+func (p *AuthServerProps) tierNames() string {
+	names := make([]string, len(p.Tiers))
+	for i, t := range p.Tiers {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// clientResources is how many CloudFormation resources each client takes in
+// its nested stack.
+func (p *AuthServerProps) clientResources() int {
+	n := resourcesPerClient
+	if !p.Rotation.Disabled {
+		n += resourcesPerRotatedClient
+	}
+	if len(p.Tiers) > 0 {
+		n += resourcesPerTieredClient
+	}
+	return n
+}
+
+// MaxClientsPerStack is how many clients one nested client stack may hold
+// with these props: as many as keep it within 480 of CloudFormation's 500
+// resources per template (160 with rotation, 96 with rotation and tiers).
+func (p *AuthServerProps) MaxClientsPerStack() int {
+	return clientStackResourcesAllowed / p.clientResources()
+}
+
+// tierOf is the tier a client belongs to, "" without tiers.
+func (p *AuthServerProps) tierOf(c ClientProps) string {
+	if len(p.Tiers) == 0 {
+		return ""
+	}
+	if c.Tier != "" {
+		return c.Tier
+	}
+	return p.DefaultTier
+}
+
+// newUsagePlans makes one usage plan per tier. ScopedAPIs add their stages
+// to them (TierPlans); the clients' keys are attached in their own stacks.
+func (a *AuthServer) newUsagePlans(tiers []Tier) {
+	for _, t := range tiers {
+		props := &awsapigateway.UsagePlanProps{
+			Description: jsii.String(fmt.Sprintf("scopegate: rate-limit tier %q of the machine clients of %s: each client's API key is throttled on its own", t.Name, *a.Node().Path())),
+			Throttle:    &awsapigateway.ThrottleSettings{RateLimit: jsii.Number(t.RateLimit), BurstLimit: jsii.Number(t.BurstLimit)},
+		}
+		if q := t.Quota; q != nil {
+			props.Quota = &awsapigateway.QuotaSettings{Limit: jsii.Number(q.Limit), Period: awsapigateway.Period(q.Period)}
+		}
+		plan := awsapigateway.NewUsagePlan(a.Construct, jsii.String("Tier"+constructID(t.Name)), props)
+		a.tiers = append(a.tiers, TierPlan{Tier: t, UsagePlan: plan})
+	}
+}
+
+// TierPlans are the declared tiers with their usage plans, in the order
+// declared; none without tiers. A ScopedAPI that trusts this pool adds its
+// stage to every plan and requires an API key on every method.
+func (a *AuthServer) TierPlans() []TierPlan {
+	return append([]TierPlan(nil), a.tiers...)
+}
+
+func (a *AuthServer) usagePlan(tier string) awsapigateway.UsagePlan {
+	for _, t := range a.tiers {
+		if t.Tier.Name == tier {
+			return t.UsagePlan
+		}
+	}
+	return nil
+}
+
+// newAPIKey gives a client its API key, attached to its tier's usage plan,
+// in the client's stack. API Gateway generates the value; the rotation
+// function copies it into the client's secret (only the key's id is in the
+// template). The tag lets the rotation function read this pool's keys and
+// no other.
+func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, clientID *string, tier string) awsapigateway.CfnApiKey {
+	key := awsapigateway.NewCfnApiKey(stack, jsii.String(id+"ApiKey"), &awsapigateway.CfnApiKeyProps{
+		Enabled:     jsii.Bool(true),
+		Name:        awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("scopegate"), jsii.String(client.Name), clientID}),
+		Description: jsii.String(fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier)),
+		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: a.UserPool.UserPoolId()}},
+	})
+	awsapigateway.NewCfnUsagePlanKey(stack, jsii.String(id+"UsagePlanKey"), &awsapigateway.CfnUsagePlanKeyProps{
+		KeyId:       key.Ref(),
+		KeyType:     jsii.String("API_KEY"),
+		UsagePlanId: a.usagePlan(tier).UsagePlanId(),
+	})
+	return key
+}
