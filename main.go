@@ -195,6 +195,9 @@ func readConfig(app awscdk.App) (config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("context key scopegate: %w", err)
 	}
+	if share := cfg.TokenBudget.Share; share != 0 && !(share > 0 && share <= 1) {
+		return cfg, fmt.Errorf("context key scopegate: tokenBudget.share %v must be more than 0 and at most 1 (a share of Cognito's %d client-credentials requests per second)", share, m2mauth.ClientCredentialsRequestsPerSecond)
+	}
 	switch cfg.APIGatewayCloudWatchRoleStack {
 	case "", weatherEventsID, thirdPartyProxyID:
 	default:

@@ -77,6 +77,38 @@ func TestSynthOfAFullPool(t *testing.T) {
 	assert.Contains(t, err.Error(), "scopegate.weatherEvents.clients: 1000 clients plus the stack's own 1 is 1001, over Cognito's quota of 1000 app clients per user pool: remove clients, or raise quotas.appClientsPerPool")
 }
 
+// A pool of 1,000 clients in rate-limit tiers (five resources each: client,
+// secret, rotation schedule, API key, usage plan key) still fits every
+// template.
+func TestSynthOfAFullTieredPool(t *testing.T) {
+	clients := partners(999)
+	for i, c := range clients {
+		if i%2 == 0 {
+			c.(map[string]any)["tier"] = "gold"
+		}
+	}
+	app := synthApp(t, map[string]any{"weatherEvents": map[string]any{
+		"clients":     clients,
+		"tiers":       []any{map[string]any{"name": "gold", "rateLimit": 100, "burstLimit": 200}, map[string]any{"name": "bronze", "rateLimit": 5, "burstLimit": 10}},
+		"defaultTier": "bronze",
+	}})
+	require.NoError(t, synth(app))
+	files, err := filepath.Glob(filepath.Join(*app.Outdir(), "*.template.json"))
+	require.NoError(t, err)
+	keys := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		usage, err := budget.Count(data)
+		require.NoError(t, err)
+		keys += usage.ResourcesByType["AWS::ApiGateway::ApiKey"]
+		assert.Equal(t, usage.ResourcesByType["AWS::ApiGateway::ApiKey"], usage.ResourcesByType["AWS::ApiGateway::UsagePlanKey"], f)
+		assert.LessOrEqual(t, usage.Resources, 500, f)
+		assert.LessOrEqual(t, usage.Bytes, 1<<20, f)
+	}
+	assert.Equal(t, 1000, keys, "one API key per client of WeatherEvents, none in ThirdPartyProxy")
+}
+
 // A bad value ends synthesis with one message per problem, each naming the
 // key that holds it; nothing panics past synth.
 func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
@@ -108,6 +140,23 @@ func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
 			map[string]any{"name": "a", "scopes": []any{"weather-api/get"}},
 			map[string]any{"name": "b", "scopes": []any{"weather-api/get"}},
 		}}}, []string{"scopegate.weatherEvents.clients: 2 clients plus the stack's own 1 is 3, over Cognito's quota of 2 app clients per user pool: remove clients, or raise quotas.appClientsPerPool"}},
+		{"bad tiers", map[string]any{"quotas": map[string]any{"usagePlansPerRegion": 1}, "thirdPartyProxy": map[string]any{
+			"tiers": []any{
+				map[string]any{"name": "gold", "rateLimit": 100, "burstLimit": 200, "quota": map[string]any{"limit": 10, "period": "YEAR"}},
+				map[string]any{"name": "bronze", "rateLimit": 20000, "burstLimit": 10},
+			},
+			"defaultTier": "silver",
+			"clients":     []any{map[string]any{"name": "partner", "scopes": []any{"default/default"}, "tier": "platinum"}},
+		}}, []string{
+			"scopegate.thirdPartyProxy.tiers[0].quota.period: \"YEAR\" must be DAY, WEEK or MONTH",
+			"scopegate.thirdPartyProxy.tiers[1].rateLimit: 20000 must be more than 0 and at most 10000 requests per second",
+			"scopegate.thirdPartyProxy.tiers: 2 tiers, each an API Gateway usage plan, is over the quota of 1 usage plans per account and region: remove tiers, or raise quotas.usagePlansPerRegion",
+			`scopegate.thirdPartyProxy.defaultTier: "silver" is not one of scopegate.thirdPartyProxy.tiers (gold, bronze)`,
+			`scopegate.thirdPartyProxy.clients[0].tier: "platinum" is not one of the declared tiers (gold, bronze)`,
+		}},
+		{"token budget share", map[string]any{"tokenBudget": map[string]any{"share": 1.5}}, []string{
+			"context key scopegate: tokenBudget.share 1.5 must be more than 0 and at most 1",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error

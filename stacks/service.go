@@ -99,6 +99,13 @@ func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, e
 		names[strings.ToLower(c.Name)] = i
 		tiers = append(tiers, t)
 	}
+	plans := opts.Quotas.UsagePlansPerRegion
+	if plans == 0 {
+		plans = m2mauth.DefaultUsagePlansPerRegion
+	}
+	if len(tiers) > plans {
+		errs = append(errs, &ConfigError{Path: root + ".tiers", Err: fmt.Errorf("%d tiers, each an API Gateway usage plan, is over the quota of %d usage plans per account and region: remove tiers, or raise quotas.usagePlansPerRegion once the account's quota was raised", len(tiers), plans)})
+	}
 	switch {
 	case opts.DefaultTier != "" && len(tiers) == 0:
 		errs = append(errs, &ConfigError{Path: root + ".defaultTier", Err: fmt.Errorf("%q names a tier, but %s.tiers declares none", opts.DefaultTier, root)})
