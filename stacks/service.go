@@ -110,7 +110,7 @@ func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, e
 	case opts.DefaultTier != "" && len(tiers) == 0:
 		errs = append(errs, &ConfigError{Path: root + ".defaultTier", Err: fmt.Errorf("%q names a tier, but %s.tiers declares none", opts.DefaultTier, root)})
 	case opts.DefaultTier != "":
-		if _, ok := names[strings.ToLower(opts.DefaultTier)]; !ok || !declaresTier(tiers, opts.DefaultTier) {
+		if !declaresTier(tiers, opts.DefaultTier) {
 			errs = append(errs, &ConfigError{Path: root + ".defaultTier", Err: fmt.Errorf("%q is not one of %s.tiers (%s)", opts.DefaultTier, root, tierList(tiers))})
 		}
 		defaultTier = opts.DefaultTier
@@ -156,15 +156,6 @@ type ClientConfig struct {
 	AccessTokenValidityMinutes int      `json:"accessTokenValidityMinutes"`
 	// Tier is the client's rate-limit tier. Default: the stack's default.
 	Tier string `json:"tier"`
-}
-
-// clientProps resolves configured clients against the stack's resource
-// servers, with builtIn clients the stack declares itself. Every problem is a
-// ConfigError naming the key that holds the bad value, found before any
-// construct is created.
-func clientProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, opts ServiceOptions) []m2mauth.ClientProps {
-	clients, _, _ := authProps(servers, builtIn, opts)
-	return clients
 }
 
 // authProps resolves configured clients and tiers against the stack's
