@@ -89,13 +89,7 @@ func TestAPIKeyProblemFailsCreateSecretBeforeCognito(t *testing.T) {
 				name = "later rotation/" + name
 			}
 			t.Run(name, func(t *testing.T) {
-				e := setup(t)
-				current := "v0"
-				if later {
-					require.NoError(t, e.rotate("t0"))
-					current = "t0"
-					e.clock.Advance(overlap)
-				}
+				e, current := setupAt(t, later)
 				_, before := e.current()
 				ids := e.cognito.ids()
 				adds, puts := e.cognito.count("AddUserPoolClientSecret"), e.secrets.count("PutSecretValue")

@@ -347,12 +347,7 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 	if err != nil {
 		return err
 	}
-	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId:           aws.String(arn),
-		ClientRequestToken: aws.String(token),
-		SecretString:       aws.String(value),
-		VersionStages:      []string{StagePending},
-	}); err != nil {
+	if err := r.putPending(ctx, arn, token, value); err != nil {
 		// The Cognito secret just added is now unreachable; the next
 		// attempt deletes it (it is newer than AWSCURRENT's version).
 		return fmt.Errorf("PutSecretValue of the pending version with Cognito secret %s: %w", newID, err)
@@ -363,6 +358,17 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 	}
 	log.Info("rotation", attrs...)
 	return nil
+}
+
+// putPending stores value as the version token, staged AWSPENDING.
+func (r *Rotator) putPending(ctx context.Context, arn, token, value string) error {
+	_, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:           aws.String(arn),
+		ClientRequestToken: aws.String(token),
+		SecretString:       aws.String(value),
+		VersionStages:      []string{StagePending},
+	})
+	return err
 }
 
 // repair stores as the pending version AWSCURRENT's value with API Gateway's
@@ -384,12 +390,7 @@ func (r *Rotator) repair(ctx context.Context, log *slog.Logger, arn, token strin
 	if err != nil {
 		return err
 	}
-	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId:           aws.String(arn),
-		ClientRequestToken: aws.String(token),
-		SecretString:       aws.String(value),
-		VersionStages:      []string{StagePending},
-	}); err != nil {
+	if err := r.putPending(ctx, arn, token, value); err != nil {
 		return fmt.Errorf("PutSecretValue of the pending version repairing the api_key of API key %s (Cognito secret %s kept): %w", cur.APIKeyID, currentID, err)
 	}
 	log.Info("rotation", "outcome", "repair: inside the overlap window, stored AWSCURRENT's value with API Gateway's api_key as AWSPENDING; no Cognito secret added or deleted",

@@ -56,6 +56,19 @@ func setup(t *testing.T) *env {
 }
 
 // setupWith is setup with the secret's first value changed by edit.
+// setupAt is setup, and with later one rotation ("t0") whose overlap window
+// has ended; current is AWSCURRENT's version.
+func setupAt(t *testing.T, later bool) (e *env, current string) {
+	t.Helper()
+	e = setup(t)
+	if !later {
+		return e, "v0"
+	}
+	require.NoError(t, e.rotate("t0"))
+	e.clock.Advance(overlap)
+	return e, "t0"
+}
+
 func setupWith(t *testing.T, edit func(first map[string]string)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, scheduler: &fakeScheduler{}, apiGateway: &fakeAPIGateway{}}
@@ -248,13 +261,7 @@ func TestFailureInEachStepLosesNothing(t *testing.T) {
 				name = "later rotation/" + name
 			}
 			t.Run(name, func(t *testing.T) {
-				e := setup(t)
-				current := "v0"
-				if later {
-					require.NoError(t, e.rotate("t0"))
-					current = "t0"
-					e.clock.Advance(overlap)
-				}
+				e, current := setupAt(t, later)
 				_, before := e.current()
 				schedules := e.scheduler.len()
 
