@@ -89,7 +89,7 @@ func TestSynthOfAFullTieredPool(t *testing.T) {
 	}
 	app := synthApp(t, map[string]any{"weatherEvents": map[string]any{
 		"clients":     clients,
-		"tiers":       []any{map[string]any{"name": "gold", "rateLimit": 100, "burstLimit": 200}, map[string]any{"name": "bronze", "rateLimit": 5, "burstLimit": 10}},
+		"tiers":       []any{map[string]any{"name": "gold", "rateLimit": 20, "burstLimit": 40}, map[string]any{"name": "bronze", "rateLimit": 5, "burstLimit": 10}},
 		"defaultTier": "bronze",
 	}})
 	require.NoError(t, synth(app))
@@ -142,7 +142,7 @@ func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
 		}}}, []string{"scopegate.weatherEvents.clients: 2 clients plus the stack's own 1 is 3, over Cognito's quota of 2 app clients per user pool: remove clients, or raise quotas.appClientsPerPool"}},
 		{"bad tiers", map[string]any{"quotas": map[string]any{"usagePlansPerRegion": 1}, "thirdPartyProxy": map[string]any{
 			"tiers": []any{
-				map[string]any{"name": "gold", "rateLimit": 100, "burstLimit": 200, "quota": map[string]any{"limit": 10, "period": "YEAR"}},
+				map[string]any{"name": "gold", "rateLimit": 20, "burstLimit": 200, "quota": map[string]any{"limit": 10, "period": "YEAR"}},
 				map[string]any{"name": "bronze", "rateLimit": 20000, "burstLimit": 10},
 			},
 			"defaultTier": "silver",
@@ -150,6 +150,7 @@ func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
 		}}, []string{
 			"scopegate.thirdPartyProxy.tiers[0].quota.period: \"YEAR\" must be DAY, WEEK or MONTH",
 			"scopegate.thirdPartyProxy.tiers[1].rateLimit: 20000 must be more than 0 and at most 10000 requests per second",
+			"scopegate.thirdPartyProxy.tiers[0].burstLimit: 200 is more than the stage's burst of 100 for all clients together: no client could reach it",
 			"scopegate.thirdPartyProxy.tiers: 2 tiers, each an API Gateway usage plan, is over the quota of 1 usage plans per account and region: remove tiers, or raise quotas.usagePlansPerRegion",
 			`scopegate.thirdPartyProxy.defaultTier: "silver" is not one of scopegate.thirdPartyProxy.tiers (gold, bronze)`,
 			`scopegate.thirdPartyProxy.clients[0].tier: "platinum" is not one of the declared tiers (gold, bronze)`,

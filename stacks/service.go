@@ -19,6 +19,7 @@ import (
 	"github.com/scopegate/scopegate/constructs/scopedapi"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
+	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ServiceOptions are the settings both stacks share for the weather-events
@@ -93,10 +94,21 @@ func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, e
 		for _, p := range m2mauth.ValidateTier(t) {
 			errs = append(errs, &ConfigError{Path: where + "." + tierConfigKeys[p.Field], Err: errors.New(p.Problem)})
 		}
-		if j, dup := names[strings.ToLower(c.Name)]; dup {
-			errs = append(errs, &ConfigError{Path: where + ".name", Err: fmt.Errorf("tier %q is already declared at tiers[%d]", c.Name, j)})
+		// As m2mauth compares them: case and punctuation do not count.
+		key := strings.ToLower(stackoutputs.Key(c.Name))
+		if j, dup := names[key]; dup && key != "" {
+			errs = append(errs, &ConfigError{Path: where + ".name", Err: fmt.Errorf("tier %q is already declared at tiers[%d] (names differing only in case or punctuation count as one)", c.Name, j)})
+		} else if !dup {
+			names[key] = i
 		}
-		names[strings.ToLower(c.Name)] = i
+		// The stage's throttle caps all clients together: a tier above it
+		// would promise each client a rate none can reach.
+		if c.RateLimit > scopedapi.DefaultThrottlingRateLimit {
+			errs = append(errs, &ConfigError{Path: where + ".rateLimit", Err: fmt.Errorf("%v requests per second is more than the stage's throttle of %d for all clients together: no client could reach it", c.RateLimit, scopedapi.DefaultThrottlingRateLimit)})
+		}
+		if c.BurstLimit > scopedapi.DefaultThrottlingBurstLimit {
+			errs = append(errs, &ConfigError{Path: where + ".burstLimit", Err: fmt.Errorf("%d is more than the stage's burst of %d for all clients together: no client could reach it", c.BurstLimit, scopedapi.DefaultThrottlingBurstLimit)})
+		}
 		tiers = append(tiers, t)
 	}
 	plans := opts.Quotas.UsagePlansPerRegion
@@ -164,6 +176,10 @@ type ClientConfig struct {
 // before any construct is created.
 func authProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps, opts ServiceOptions) ([]m2mauth.ClientProps, []m2mauth.Tier, string) {
 	tiers, defaultTier, tierErrs := tierProps(opts)
+	root := opts.ConfigRoot
+	if root == "" {
+		root = "ServiceOptions"
+	}
 	path := opts.ConfigPath
 	if path == "" {
 		path = "AdditionalClients"
@@ -189,7 +205,7 @@ func authProps(servers []*m2mauth.ResourceServer, builtIn []m2mauth.ClientProps,
 		client := m2mauth.ClientProps{Name: c.Name, AccessTokenValidity: time.Duration(c.AccessTokenValidityMinutes) * time.Minute, Tier: c.Tier}
 		if c.Tier != "" && !declaresTier(tiers, c.Tier) {
 			if len(tiers) == 0 {
-				bad(where+".tier", "%q names a tier, but no tiers are declared (%s.tiers)", c.Tier, opts.ConfigRoot)
+				bad(where+".tier", "%q names a tier, but no tiers are declared (%s.tiers)", c.Tier, root)
 			} else {
 				bad(where+".tier", "%q is not one of the declared tiers (%s)", c.Tier, tierList(tiers))
 			}

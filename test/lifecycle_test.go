@@ -36,7 +36,7 @@ func TestProperty15_TieredClientsAreRateLimitedByTheirOwnKey(t *testing.T) {
 			throttle := plan.Properties["Throttle"].(map[string]any)
 			switch tier {
 			case "gold":
-				assert.Equal(t, map[string]any{"RateLimit": 100.0, "BurstLimit": 200.0}, throttle, p)
+				assert.Equal(t, map[string]any{"RateLimit": 20.0, "BurstLimit": 40.0}, throttle, p)
 				assert.Equal(t, map[string]any{"Limit": 1000000.0, "Period": "MONTH"}, plan.Properties["Quota"], p)
 			case "bronze":
 				assert.Equal(t, map[string]any{"RateLimit": 5.0, "BurstLimit": 10.0}, throttle, p)

@@ -48,7 +48,7 @@ var weatherRoutes = map[string][]string{
 var tierConfigs = func() []stacks.TierConfig {
 	var tiers []stacks.TierConfig
 	if err := json.Unmarshal([]byte(`[
-		{"name": "gold", "rateLimit": 100, "burstLimit": 200, "quota": {"limit": 1000000, "period": "MONTH"}},
+		{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
 		{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
 	]`), &tiers); err != nil {
 		panic(err)

@@ -80,7 +80,7 @@ func TestAccessPolicyOutput(t *testing.T) {
 			} else {
 				assert.Equal(t, c.tiers, tiers)
 				assert.Equal(t, map[string]routetable.RateLimit{
-					"gold":   {RateLimit: 100, BurstLimit: 200, QuotaLimit: 1000000, QuotaPeriod: "MONTH"},
+					"gold":   {RateLimit: 20, BurstLimit: 40, QuotaLimit: 1000000, QuotaPeriod: "MONTH"},
 					"bronze": {RateLimit: 5, BurstLimit: 10},
 				}, policy.Tiers)
 			}

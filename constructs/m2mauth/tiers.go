@@ -2,6 +2,7 @@ package m2mauth
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -151,8 +152,8 @@ func ValidateTier(t Tier) []TierProblem {
 		add("BurstLimit", "%d must be from 1 to %d", t.BurstLimit, MaxTierBurstLimit)
 	}
 	if q := t.Quota; q != nil {
-		if q.Limit < 1 {
-			add("Quota.Limit", "%d must be at least 1 request", q.Limit)
+		if q.Limit < 1 || q.Limit > math.MaxInt32 {
+			add("Quota.Limit", "%d must be from 1 to %d requests", q.Limit, math.MaxInt32)
 		}
 		switch q.Period {
 		case QuotaPerDay, QuotaPerWeek, QuotaPerMonth:

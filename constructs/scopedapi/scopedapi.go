@@ -214,6 +214,8 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		a.URL = stage.UrlForPath(jsii.String("/"))
 	}
 	if stage := deploymentStage(a.RestAPI); stage != nil {
+		// Once per API: a second ScopedAPI on the same RestApi is refused
+		// (its gateway responses would collide).
 		for _, t := range tiers {
 			t.UsagePlan.AddApiStage(&awsapigateway.UsagePlanPerApiStage{Api: a.RestAPI, Stage: stage})
 		}
@@ -233,6 +235,21 @@ func checkTierStacks(scope constructs.Construct, props *ScopedAPIProps, tiers []
 	if *apiStack.Node().Path() != *planStack.Node().Path() {
 		return fmt.Errorf("scopedapi: Auth declares rate-limit tiers, whose usage plans are in stack %s, but this API is in stack %s: "+
 			"build the API in the AuthServer's stack, or declare no Tiers", *planStack.Node().Path(), *apiStack.Node().Path())
+	}
+	rate, burst := props.ThrottlingRateLimit, float64(props.ThrottlingBurstLimit)
+	if rate == 0 {
+		rate = DefaultThrottlingRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultThrottlingBurstLimit
+	}
+	for _, t := range tiers {
+		// An adopted API's stage throttle is its owner's; ours caps all
+		// clients together, so no client could reach a tier above it.
+		if props.RestAPI == nil && (t.Tier.RateLimit > rate || float64(t.Tier.BurstLimit) > burst) {
+			return fmt.Errorf("scopedapi: tier %q allows each client %v requests per second and a burst of %d, more than the stage's ThrottlingRateLimit %v and ThrottlingBurstLimit %v for all clients together: raise those, or lower the tier",
+				t.Tier.Name, t.Tier.RateLimit, t.Tier.BurstLimit, rate, burst)
+		}
 	}
 	if props.RestAPI != nil && deploymentStage(props.RestAPI) == nil {
 		return errors.New("scopedapi: Auth declares rate-limit tiers, but RestAPI has no deployment stage to add to their usage plans: give it one (Deploy: true), or declare no Tiers")

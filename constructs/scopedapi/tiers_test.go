@@ -62,3 +62,19 @@ func TestTiersNeedTheAPIInThePoolsStack(t *testing.T) {
 	assert.Contains(t, msg, "scopedapi: Auth declares rate-limit tiers, whose usage plans are in stack Pool, but this API is in stack Api")
 	assert.Nil(t, apiStack.Node().TryFindChild(jsii.String("Api")), "nothing was created")
 }
+
+// The stage throttles all clients together: a tier above it promises each
+// client what none can reach, and is refused.
+func TestTiersAboveTheStageThrottleAreRefused(t *testing.T) {
+	app := cdktest.NewApp()
+	stack := awscdk.NewStack(app, jsii.String("Fast"), nil)
+	auth, get := newTieredAuth(stack)
+	msg := cdktest.Recover(func() {
+		scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
+			Auth: auth, Handler: usersFunction(stack), ThrottlingRateLimit: 5,
+			Routes: []scopedapi.Route{{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{get}}},
+		})
+	})
+	assert.Contains(t, msg, `scopedapi: tier "gold" allows each client 10 requests per second and a burst of 20, more than the stage's ThrottlingRateLimit 5 and ThrottlingBurstLimit 100`)
+	assert.Nil(t, stack.Node().TryFindChild(jsii.String("Api")), "nothing was created")
+}
