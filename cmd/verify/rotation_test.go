@@ -18,15 +18,8 @@ import (
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
 )
-
-var weatherRoutes = routetable.Table{
-	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
-	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
-	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
-}
 
 const serviceARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-service"
 
@@ -64,13 +57,13 @@ func newStack(t *testing.T) *stack {
 	tokens := oauthtest.NewTokenServer(map[string]oauthtest.Client{
 		"weather-service-id": {Secret: "first-s3cret", Scopes: []string{"weather-api/get", "weather-api/post"}},
 	})
-	api := oauthtest.NewAPI(weatherRoutes, tokens)
+	api := oauthtest.NewAPI(oauthtest.WeatherRoutes, tokens)
 	t.Cleanup(func() { api.Close(); tokens.Close() })
 	clients, _ := json.Marshal([]stackoutputs.ClientRecord{{Name: "weather-service", ClientID: "weather-service-id",
 		SecretArn: serviceARN, Scopes: []string{"weather-api/get", "weather-api/post"}}})
 	s := &stack{tokens: tokens, api: api, secret: versions{}, outputs: stackOutputs{
 		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     weatherRoutes.Policy().JSON(),
+		stackoutputs.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
 		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
 		stackoutputs.Clients("Auth"):  string(clients),
 	}}

@@ -246,6 +246,14 @@ type Request struct {
 	Status int
 }
 
+// WeatherRoutes is the walkthrough's route table (GET /, POST /, DELETE
+// /{id}), the one the verifier's tests replay.
+var WeatherRoutes = routetable.Table{
+	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
+	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
+	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
+}
+
 // NewAPI starts an API for the table, trusting tokens from tokens. Open
 // lists routes ("METHOD /path") it wrongly lets any valid token through, to
 // play a misconfigured deployment.

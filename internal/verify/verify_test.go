@@ -19,15 +19,8 @@ import (
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
 )
-
-var weatherRoutes = routetable.Table{
-	{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}},
-	{Method: "POST", Path: "/", Scopes: []string{"weather-api/post"}},
-	{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
-}
 
 // The stack as deployed: what its outputs promise.
 var promisedClients = map[string][]string{
@@ -88,12 +81,12 @@ func deploy(t *testing.T, tokenClients map[string][]string, open ...string) *dep
 		clients[name+"-id"] = oauthtest.Client{Secret: name + "-s3cret", Scopes: scopes}
 	}
 	tokens := oauthtest.NewTokenServer(clients)
-	api := oauthtest.NewAPI(weatherRoutes, tokens, open...)
+	api := oauthtest.NewAPI(oauthtest.WeatherRoutes, tokens, open...)
 	t.Cleanup(func() { api.Close(); tokens.Close() })
 
 	outputs := map[string]string{
 		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     weatherRoutes.Policy().JSON(),
+		stackoutputs.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
 		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
 	}
 	secrets := map[string]string{}
