@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -191,6 +192,11 @@ type Transport struct {
 	apiKey    string     // the API key of the credentials token was issued to
 	refreshAt time.Time  // when token is due for replacement; zero: never
 	inflight  *fetchCall // the token fetch under way, if any
+	// refused marks the fetch that replaces a token the API refused with a
+	// 401; the token it brings is recorded as proven: the API's next 401
+	// for it is a refusal of its scopes, not of its age, and buys no other.
+	refused bool
+	proven  *oauth2.Token
 }
 
 // fetchCall is one token fetch, shared by every caller that needs a token
@@ -269,6 +275,9 @@ func (t *Transport) fetch(ctx context.Context, call *fetchCall) {
 	} else {
 		call.tok, call.apiKey = tok, creds.APIKey
 		t.token, t.apiKey, t.refreshAt = tok, creds.APIKey, t.replaceAt(start, tok)
+		if t.refused {
+			t.proven, t.refused = tok, false
+		}
 	}
 	t.inflight = nil
 	close(call.done)
@@ -359,19 +368,39 @@ func (t *Transport) replaceAt(start time.Time, tok *oauth2.Token) time.Time {
 	return start.Add(lifetime - early)
 }
 
-// forget drops tok from the cache unless another goroutine already replaced it.
-func (t *Transport) forget(tok *oauth2.Token) {
+// forgetRefused drops tok, which the API refused with a 401, from the cache
+// unless another goroutine already replaced it, and marks the fetch that
+// replaces it. It reports false, and drops nothing, when tok was itself
+// bought to replace a refused token: the API refused a token it had seconds
+// to age, so the refusal is not about expiry, and another token would be
+// refused the same way (a scope miss is a 401 at API Gateway's Cognito
+// authorizer, like a bad token).
+func (t *Transport) forgetRefused(tok *oauth2.Token) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token == tok {
-		t.token, t.refreshAt = nil, time.Time{}
+	if tok == t.proven {
+		return false
 	}
+	if t.token == tok {
+		t.token, t.refreshAt, t.refused = nil, time.Time{}, true
+	}
+	return true
 }
 
 // RoundTrip sends req with a bearer token, and with the credentials' API key
-// as x-api-key when they carry one (replacing any the request had). On a 401
-// it fetches a fresh token and tries once more, when the request body can be
-// sent again; a 403 is returned as it is.
+// as x-api-key when they carry one (replacing any the request had).
+//
+// A 401 may mean that the token expired or was revoked, or that it carries
+// none of the route's scopes: API Gateway's Cognito authorizer answers both
+// with 401 ("Integrate a REST API with an Amazon Cognito user pool", API
+// Gateway developer guide). So after a 401 it fetches a fresh token and
+// tries once more, when the request body can be sent again; if the API
+// refuses the fresh token too, RoundTrip returns an *InsufficientScopeError
+// (errors.Is(err, ErrInsufficientScope)) and keeps that token: later 401s
+// with it return the same error at once, without another token request.
+// Every token request is billed and counts against the account's rate, so a
+// client calling a route outside its scopes buys at most one extra token per
+// token lifetime, not one per call. A 403 is returned as it is.
 //
 // A POST without an Idempotency-Key header gets one, a random 128-bit value,
 // before the first attempt, so the retry carries the same key and an API
@@ -395,6 +424,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
+	if !t.forgetRefused(tok) {
+		return nil, t.refusal(req, resp)
+	}
 	if req.Body != nil && req.GetBody == nil {
 		return resp, nil // the body is spent and cannot be replayed
 	}
@@ -404,14 +436,55 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 	}
-	t.forget(tok)
 	fresh, key, err := t.tokenAndKey(req.Context())
 	if err != nil {
 		closeBody(retry)
 		return resp, nil // keep the API's 401; the token error would hide it
 	}
 	resp.Body.Close()
-	return t.base.RoundTrip(withToken(retry, fresh, key))
+	resp, err = t.base.RoundTrip(withToken(retry, fresh, key))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	return nil, t.refusal(req, resp)
+}
+
+// ErrInsufficientScope: the API refused a freshly issued access token with
+// a 401, so the client most likely lacks the scope the route requires. Test
+// for it with errors.Is; the error is an *InsufficientScopeError.
+var ErrInsufficientScope = errors.New("insufficient_scope")
+
+// InsufficientScopeError is a 401 from the API for a token issued moments
+// before, or for one that already got such a 401. API Gateway's Cognito
+// authorizer gives a token without any of a method's scopes the same 401 as
+// an invalid one, so this is the likely reason; the other is an API that
+// does not trust this token endpoint's user pool.
+type InsufficientScopeError struct {
+	Method, URL string // the request, without query or fragment
+	// Scopes are the scopes the tokens were requested with (Config.Scopes);
+	// empty when every scope of the client was asked for.
+	Scopes []string
+	// Challenge is the API's WWW-Authenticate header, if any.
+	Challenge string
+}
+
+func (e *InsufficientScopeError) Error() string {
+	return fmt.Sprintf("m2mclient: %s %s answered 401 to an access token issued moments before, for %s: the client most likely lacks the scope this route requires "+
+		"(API Gateway answers a missing scope with 401), or the API does not trust this token endpoint; no new token was requested",
+		e.Method, e.URL, describeScopes(e.Scopes))
+}
+
+// Is lets errors.Is match ErrInsufficientScope.
+func (e *InsufficientScopeError) Is(target error) bool { return target == ErrInsufficientScope }
+
+// refusal closes the 401's body and describes it.
+func (t *Transport) refusal(req *http.Request, resp *http.Response) error {
+	challenge := resp.Header.Get("WWW-Authenticate")
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	shown := *req.URL
+	shown.User, shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = nil, "", false, "", ""
+	return &InsufficientScopeError{Method: req.Method, URL: shown.String(), Scopes: append([]string(nil), t.scopes...), Challenge: challenge}
 }
 
 // NewIdempotencyKey returns a fresh Idempotency-Key value: 128 random bits in

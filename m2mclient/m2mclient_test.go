@@ -133,7 +133,8 @@ func TestRetriesOnceWithAFreshTokenAfter401(t *testing.T) {
 }
 
 // Not more than once: an API that trusts none of this endpoint's tokens
-// gets two calls, and its 401 is returned.
+// gets two calls, and the refusal of the fresh token is an
+// InsufficientScopeError, not a 401 to retry again.
 func TestGivesUpAfterOneRetry(t *testing.T) {
 	tokens, _ := servers(t)
 	stranger := oauthtest.NewTokenServer(nil)
@@ -141,21 +142,46 @@ func TestGivesUpAfterOneRetry(t *testing.T) {
 	t.Cleanup(func() { api.Close(); stranger.Close() })
 	c, err := m2mclient.New(context.Background(), config(tokens))
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusUnauthorized, get(t, c, api.URL+"/"))
+	_, err = c.Get(api.URL + "/")
+	assert.ErrorIs(t, err, m2mclient.ErrInsufficientScope)
 	assert.EqualValues(t, 2, api.Calls())
 	assert.EqualValues(t, 2, tokens.Requests())
 }
 
-// A scope the API route needs but the token lacks is a 403, not retried.
-func TestForbiddenIsNotRetried(t *testing.T) {
+// A route outside the client's scopes answers 401, as API Gateway's Cognito
+// authorizer does. 1,000 calls to it cost one extra token request per token
+// lifetime, not one per call, and each call returns a typed error that names
+// the request and the scopes asked for. Calls to routes the token opens keep
+// working with the same token.
+func TestAScopeMissBuysAtMostOneExtraTokenPerLifetime(t *testing.T) {
 	tokens, api := servers(t)
+	clk := &clock{now: time.Now()}
+	tokens.ExpiresIn, tokens.Now = time.Hour, clk.Now
 	cfg := config(tokens)
-	cfg.Scopes = []string{"weather-api/post"}
+	cfg.Scopes, cfg.Now = []string{"weather-api/post"}, clk.Now
 	c, err := m2mclient.New(context.Background(), cfg)
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusForbidden, get(t, c, api.URL+"/"))
-	assert.EqualValues(t, 1, api.Calls())
-	assert.EqualValues(t, 1, tokens.Requests())
+
+	for lifetime := 1; lifetime <= 3; lifetime++ {
+		for i := 0; i < 1000; i++ {
+			_, err := c.Get(api.URL + "/?page=" + strings.Repeat("x", i%3))
+			require.ErrorIs(t, err, m2mclient.ErrInsufficientScope, "call %d", i)
+			var refusal *m2mclient.InsufficientScopeError
+			require.ErrorAs(t, err, &refusal)
+			assert.Equal(t, "GET", refusal.Method)
+			assert.Equal(t, api.URL+"/", refusal.URL, "no query in the error")
+			assert.Equal(t, []string{"weather-api/post"}, refusal.Scopes)
+			assert.Equal(t, `Bearer realm="scopegate"`, refusal.Challenge)
+		}
+		resp, err := c.Post(api.URL+"/", "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err, "the token opens POST /")
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		// One token for the lifetime and one bought after the first 401.
+		assert.EqualValues(t, 2*lifetime, tokens.Requests(), "lifetime %d", lifetime)
+		clk.Advance(time.Hour)
+	}
+	assert.EqualValues(t, 3*1002, api.Calls(), "each lifetime: the first call twice, 999 more, one POST")
 }
 
 func TestTokenEndpointErrorsAreTyped(t *testing.T) {

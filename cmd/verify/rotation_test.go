@@ -110,8 +110,8 @@ func TestVerifyFollowsARotatingClient(t *testing.T) {
 	s.secret["AWSPREVIOUS"], s.secret["AWSCURRENT"] = s.secret["AWSCURRENT"], s.value("second-s3cret", "")
 	code, out = s.verify(t, false)
 	assert.Equal(t, 0, code, out)
-	assert.Contains(t, out, "\nweather-service (no scope) issued denied 403 allowed 200 allowed 200\n")
-	assert.Contains(t, out, "\nweather-service (previous secret) (no scope) issued denied 403 allowed 200 allowed 200\n")
+	assert.Contains(t, out, "\nweather-service (no scope) issued denied 401 allowed 200 allowed 200\n")
+	assert.Contains(t, out, "\nweather-service (previous secret) (no scope) issued denied 401 allowed 200 allowed 200\n")
 	assert.Equal(t, 8, strings.Count(out, "\nweather-service "), "4 rows per secret")
 
 	require.NoError(t, s.tokens.RetireSecret("weather-service-id", "first-s3cret"))
@@ -137,8 +137,8 @@ func TestVerifyATieredAPI(t *testing.T) {
 	s.api.RequireAPIKey("weather-service-id", "gold-k3y")
 	code, out := s.verify(t, false)
 	assert.Equal(t, 1, code, out)
-	assert.Contains(t, out, "\nweather-service (no scope) issued denied 403 ! denied 403 (expected allowed; no x-api-key) ! denied 403 (expected allowed; no x-api-key)\n")
-	assert.Contains(t, out, "\nweather-service weather-api/post issued denied 403 denied 403 ! denied 403 (expected allowed; no x-api-key)\n",
+	assert.Contains(t, out, "\nweather-service (no scope) issued denied 401 ! denied 403 (expected allowed; no x-api-key) ! denied 403 (expected allowed; no x-api-key)\n")
+	assert.Contains(t, out, "\nweather-service weather-api/post issued denied 401 denied 401 ! denied 403 (expected allowed; no x-api-key)\n",
 		"a key-less call the policy denies anyway is no mismatch")
 	assert.Contains(t, out, "WeatherEvents: 3 row(s) differ from the access policy")
 

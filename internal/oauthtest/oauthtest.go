@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scopegate/scopegate/gatewayresponse"
 	"github.com/scopegate/scopegate/routetable"
 )
 
@@ -223,9 +224,12 @@ func newToken() string {
 	return "tok_" + hex.EncodeToString(b[:])
 }
 
-// API answers each route of a table: 401 without a valid token, 403 when the
-// token carries none of the route's scopes, 403 {"message":"Forbidden"}
-// without the API key its client must send (RequireAPIKey), 200 otherwise.
+// API answers each route of a table as API Gateway with a Cognito
+// authorizer and scopegate's gateway responses (package gatewayresponse)
+// does: 401 UNAUTHORIZED without a valid token AND for a valid token that
+// carries none of the route's scopes (API Gateway developer guide,
+// "Integrate a REST API with an Amazon Cognito user pool"), 403 without the
+// API key its client must send (RequireAPIKey), 200 otherwise.
 type API struct {
 	*httptest.Server
 	calls    atomic.Int64
@@ -279,25 +283,22 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, table routetable.Ta
 	}
 	token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	grant, valid := tokens.Lookup(token)
-	if !found || !valid {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
-		return http.StatusUnauthorized
-	}
-	if !route.Opens(grant.Scopes) && !slices.Contains(open, route.Key()) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
-		http.Error(w, `{"error":"insufficient_scope"}`, http.StatusForbidden)
-		return http.StatusForbidden
+	if !found || !valid || (!route.Opens(grant.Scopes) && !slices.Contains(open, route.Key())) {
+		return writeGatewayResponse(w, gatewayresponse.Unauthorized, "Unauthorized")
 	}
 	a.mu.Lock()
 	key, keyed := a.apiKeys[grant.ClientID]
 	a.mu.Unlock()
-	if keyed && r.Header.Get("x-api-key") != key {
-		// API Gateway's own answer (INVALID_API_KEY): no Bearer challenge.
+	switch sent := r.Header.Get("x-api-key"); {
+	case keyed && sent == "":
+		// API Gateway's documented answer to a missing key ("Choose an
+		// API key source"): a plain 403, no Bearer challenge.
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"message":"Forbidden"}`))
+		_, _ = w.Write([]byte(gatewayresponse.ForbiddenMessage))
 		return http.StatusForbidden
+	case keyed && sent != key:
+		return writeGatewayResponse(w, gatewayresponse.InvalidAPIKey, "Forbidden")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"ok":true}`))
@@ -305,8 +306,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, table routetable.Ta
 }
 
 // RequireAPIKey makes the API, like a method with apiKeyRequired and a usage
-// plan per client tier, answer 403 {"message":"Forbidden"} to a request with
-// a valid token of clientID that does not send key as x-api-key. It checks
+// plan per client tier, answer 403 to a request with a valid token of
+// clientID that does not send key as x-api-key: {"message":"Forbidden"}
+// without a key, the INVALID_API_KEY response with a wrong one. It checks
 // the key after the token and its scopes (it needs the token's client to know
 // which key); either way the caller gets a 403. "" lifts the requirement.
 func (a *API) RequireAPIKey(clientID, key string) {
@@ -317,6 +319,17 @@ func (a *API) RequireAPIKey(clientID, key string) {
 		return
 	}
 	a.apiKeys[clientID] = key
+}
+
+// writeGatewayResponse answers as API Gateway does with the gateway response
+// g, message standing for $context.error.messageString.
+func writeGatewayResponse(w http.ResponseWriter, g gatewayresponse.Response, message string) int {
+	for name, value := range g.Headers() {
+		w.Header().Set(name, value)
+	}
+	w.WriteHeader(g.Status)
+	_, _ = w.Write([]byte(g.Body(message)))
+	return g.Status
 }
 
 // Received lists the requests the API has answered, in order.

@@ -16,7 +16,17 @@ import (
 
 func token(t *testing.T, s *oauthtest.TokenServer, id, secret string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.TokenURL(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	return tokenFor(t, s, id, secret, "")
+}
+
+// tokenFor requests a token for scope ("" for every scope of the client).
+func tokenFor(t *testing.T, s *oauthtest.TokenServer, id, secret, scope string) (int, string) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.TokenURL(), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)
 	resp, err := http.DefaultClient.Do(req)
@@ -79,8 +89,9 @@ func TestRequireAPIKey(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status)
 	assert.Equal(t, `{"message":"Forbidden"}`, body)
 	assert.Empty(t, challenge)
-	status, _, _ = call("keyed", "wrong")
+	status, body, _ = call("keyed", "wrong")
 	assert.Equal(t, http.StatusForbidden, status)
+	assert.Contains(t, body, `"error":"invalid_api_key"`)
 	status, _, _ = call("keyed", "k")
 	assert.Equal(t, http.StatusOK, status)
 	status, _, _ = call("free", "")
@@ -90,4 +101,31 @@ func TestRequireAPIKey(t *testing.T) {
 	api.RequireAPIKey("keyed", "")
 	status, _, _ = call("keyed", "")
 	assert.Equal(t, http.StatusOK, status)
+}
+
+// A scope miss is the same 401 as a bad token, as API Gateway's Cognito
+// authorizer answers it ("Integrate a REST API with an Amazon Cognito user
+// pool"), and its answer does not call the token invalid.
+func TestScopeMissIs401LikeABadToken(t *testing.T) {
+	s := oauthtest.NewTokenServer(map[string]oauthtest.Client{"c": {Secret: "s", Scopes: []string{"api/get", "api/post"}}})
+	defer s.Close()
+	api := oauthtest.NewAPI(routetable.Table{{Method: "GET", Path: "/", Scopes: []string{"api/get"}}}, s)
+	defer api.Close()
+	status, body := tokenFor(t, s, "c", "s", "api/post")
+	require.Equal(t, http.StatusOK, status, body)
+	postOnly := strings.Split(strings.Split(body, `"access_token":"`)[1], `"`)[0]
+
+	for name, tok := range map[string]string{"scope miss": postOnly, "unknown token": "tok_nope", "no token": ""} {
+		req, _ := http.NewRequest(http.MethodGet, api.URL+"/", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
+		assert.Equal(t, `Bearer realm="scopegate"`, resp.Header.Get("WWW-Authenticate"), name)
+		assert.JSONEq(t, `{"error":"unauthorized","message":"Unauthorized","error_description":"no access token, or one that is malformed, expired, issued by another user pool, or carries none of the scopes this method requires"}`, string(b), name)
+	}
 }
