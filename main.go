@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/budget"
+	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/stacks"
 )
@@ -27,8 +28,9 @@ type config struct {
 	// "ThirdPartyProxy") that creates the account-wide API Gateway CloudWatch
 	// role; empty for none. See the README before setting it.
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
-	// ReservedConcurrency of each stack's function.
-	ReservedConcurrency int `json:"reservedConcurrency"`
+	// ReservedConcurrency of each stack's function; 0 reserves none, for
+	// the rotation functions too. Absent: golambda's default.
+	ReservedConcurrency *int `json:"reservedConcurrency"`
 	// Rotation of every client secret.
 	Rotation struct {
 		Disabled     bool `json:"disabled"`
@@ -63,6 +65,19 @@ type config struct {
 		Tiers        []stacks.TierConfig        `json:"tiers"`
 		DefaultTier  string                     `json:"defaultTier"`
 	} `json:"thirdPartyProxy"`
+}
+
+// reservedConcurrency is the functions' ReservedConcurrency: 0 (unset) for
+// the default, golambda.NoReservedConcurrency for a configured 0.
+func (c config) reservedConcurrency() int {
+	switch r := c.ReservedConcurrency; {
+	case r == nil:
+		return 0
+	case *r == 0:
+		return golambda.NoReservedConcurrency
+	default:
+		return *r
+	}
 }
 
 // The stacks' ids, which are also their CloudFormation stack names.
@@ -127,7 +142,7 @@ func synth(app awscdk.App) (err error) {
 		return stacks.ServiceOptions{
 			Disposable:                     cfg.Disposable,
 			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
-			ReservedConcurrency:            cfg.ReservedConcurrency,
+			ReservedConcurrency:            cfg.reservedConcurrency(),
 			AdditionalClients:              clients,
 			ConfigPath:                     "scopegate." + configKey + ".clients",
 			ConfigRoot:                     "scopegate." + configKey,
@@ -197,6 +212,9 @@ func readConfig(app awscdk.App) (config, error) {
 	}
 	if share := cfg.TokenBudget.Share; share != 0 && !(share > 0 && share <= 1) {
 		return cfg, fmt.Errorf("context key scopegate: tokenBudget.share %v must be more than 0 and at most 1 (a share of Cognito's %d client-credentials requests per second)", share, m2mauth.ClientCredentialsRequestsPerSecond)
+	}
+	if r := cfg.ReservedConcurrency; r != nil && *r < 0 {
+		return cfg, fmt.Errorf("context key scopegate: reservedConcurrency %d must be 0 (reserve none) or positive", *r)
 	}
 	switch cfg.APIGatewayCloudWatchRoleStack {
 	case "", weatherEventsID, thirdPartyProxyID:

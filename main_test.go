@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -41,6 +43,46 @@ func TestSynthOfTheDefaultConfigurationFitsEveryLimit(t *testing.T) {
 	require.NoError(t, synth(synthApp(t, nil)))
 }
 
+// A fresh account: reservedConcurrency 0 reserves nothing for any function
+// (the service's and the rotation function), and apiGatewayCloudWatchRoleStack
+// makes exactly one stack set the account's API Gateway CloudWatch role,
+// which the stages' logging needs ("Set up CloudWatch logging for REST APIs
+// in API Gateway", API Gateway developer guide).
+func TestAFreshAccountConfiguration(t *testing.T) {
+	app := synthApp(t, map[string]any{"reservedConcurrency": 0, "apiGatewayCloudWatchRoleStack": "WeatherEvents"})
+	require.NoError(t, synth(app))
+	files, err := filepath.Glob(filepath.Join(*app.Outdir(), "*.template.json"))
+	require.NoError(t, err)
+	functions, accounts := 0, map[string]int{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var tmpl struct {
+			Resources map[string]struct {
+				Type       string
+				Properties map[string]any
+			}
+		}
+		require.NoError(t, json.Unmarshal(data, &tmpl))
+		for id, r := range tmpl.Resources {
+			switch r.Type {
+			case "AWS::Lambda::Function":
+				functions++
+				assert.NotContains(t, r.Properties, "ReservedConcurrentExecutions", "%s %s", filepath.Base(f), id)
+			case "AWS::ApiGateway::Account":
+				accounts[filepath.Base(f)]++
+				assert.Contains(t, r.Properties, "CloudWatchRoleArn", id)
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, functions, 4, "two services and two rotation functions")
+	assert.Equal(t, map[string]int{"WeatherEvents.template.json": 1}, accounts)
+
+	err = synth(synthApp(t, map[string]any{"reservedConcurrency": -1}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reservedConcurrency -1 must be 0 (reserve none) or positive")
+}
+
 // partners declares n clients for the config, each allowed weather-api/get.
 func partners(n int) []any {
 	clients := make([]any, n)
@@ -60,21 +102,56 @@ func TestSynthOfAFullPool(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
 	require.NoError(t, err)
 	clients := 0
+	windows := map[string]int{} // rotations per (month, day) of the 90-day cycle
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		usage, err := budget.Count(data)
 		require.NoError(t, err)
 		clients += usage.ResourcesByType["AWS::Cognito::UserPoolClient"]
+		for _, expr := range rotationSchedules(t, data) {
+			f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(expr, "cron("), ")"))
+			require.Len(t, f, 6, expr)
+			windows[f[3]+" "+f[2]]++
+		}
 		assert.LessOrEqual(t, usage.Resources, 500, f)
 		assert.LessOrEqual(t, usage.Outputs, 200, f)
 		assert.LessOrEqual(t, usage.Bytes, 1<<20, f)
 	}
 	assert.Equal(t, 1000+1, clients, "WeatherEvents' 1,000 and ThirdPartyProxy's one")
+	// Spread over the interval: 1,001 rotations fall on 84 days of a 3-month
+	// cycle (28 days in each of 3 month offsets), about 12 a day, none
+	// crowded, instead of all on the day 90 days after the deploy.
+	assert.Len(t, windows, 84, "every day of the cycle has rotations")
+	for w, n := range windows {
+		assert.LessOrEqual(t, n, 30, "month offset and day %s", w)
+	}
 
 	err = synth(synthApp(t, map[string]any{"weatherEvents": map[string]any{"clients": partners(1000)}}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "scopegate.weatherEvents.clients: 1000 clients plus the stack's own 1 is 1001, over Cognito's quota of 1000 app clients per user pool: remove clients, or raise quotas.appClientsPerPool")
+}
+
+// rotationSchedules lists the ScheduleExpression of every rotation schedule
+// in a template.
+func rotationSchedules(t *testing.T, template []byte) []string {
+	t.Helper()
+	var tmpl struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct {
+				RotationRules struct{ ScheduleExpression string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(template, &tmpl))
+	var exprs []string
+	for _, r := range tmpl.Resources {
+		if r.Type == "AWS::SecretsManager::RotationSchedule" {
+			exprs = append(exprs, r.Properties.RotationRules.ScheduleExpression)
+		}
+	}
+	return exprs
 }
 
 // A pool of 1,000 clients in rate-limit tiers (five resources each: client,

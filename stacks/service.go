@@ -32,6 +32,8 @@ type ServiceOptions struct {
 	// CloudWatch role. Default: false (see scopedapi.ScopedAPIProps).
 	CreateAPIGatewayCloudWatchRole bool
 	// ReservedConcurrency of the function. Default: golambda's default.
+	// golambda.NoReservedConcurrency reserves none, for the service's
+	// function and the rotation function alike.
 	ReservedConcurrency int
 	// AdditionalClients are machine clients beyond the stack's own, each
 	// allowed the scopes it names.
@@ -259,13 +261,17 @@ func authServerProps(stack awscdk.Stack, servers []*m2mauth.ResourceServer, buil
 	if arn := opts.TokenBudgetTopicArn; arn != "" && opts.TokenBudget.AlarmTopic == nil {
 		opts.TokenBudget.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("TokenBudgetTopic"), jsii.String(arn))
 	}
+	rotation := opts.Rotation
+	if opts.ReservedConcurrency == golambda.NoReservedConcurrency && rotation.ReservedConcurrency == 0 {
+		rotation.ReservedConcurrency = golambda.NoReservedConcurrency
+	}
 	return &m2mauth.AuthServerProps{
 		ResourceServers: servers,
 		Clients:         clients,
 		Domain:          domain,
 		Disposable:      opts.Disposable,
 		Quotas:          opts.Quotas,
-		Rotation:        opts.Rotation,
+		Rotation:        rotation,
 		Tiers:           tiers,
 		DefaultTier:     defaultTier,
 		TokenBudget:     opts.TokenBudget,

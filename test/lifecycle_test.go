@@ -86,18 +86,29 @@ func TestProperty15_TieredClientsAreRateLimitedByTheirOwnKey(t *testing.T) {
 }
 
 func TestProperty16_TokenRequestsHaveABudgetAlarm(t *testing.T) {
-	p := property(16, "an alarm on the account's client-credentials token requests at 80% of Cognito's 150 per second")
+	p := property(16, "an alarm on the account's client-credentials token requests at 80% of Cognito's 150 per second, whatever Service and Class values Cognito publishes")
 	each(t, func(t *testing.T, c *configuration) {
 		alarms := c.template.Resources("AWS::CloudWatch::Alarm")
 		require.Len(t, alarms, 1, p)
 		a := alarms[0].Properties
-		assert.Equal(t, 120.0, a["Threshold"], p)
+		assert.Equal(t, 0.8*150*300, a["Threshold"], p+": requests per 5 minutes")
 		assert.Equal(t, "GreaterThanOrEqualToThreshold", a["ComparisonOperator"], p)
 		assert.Equal(t, "notBreaching", a["TreatMissingData"], p)
-		metrics := mustJSON(t, a["Metrics"])
-		for _, want := range []string{`"Namespace":"AWS/Usage"`, `"MetricName":"CallCount"`, `{"Name":"Resource","Value":"ClientAuthentication"}`,
-			`{"Name":"Service","Value":"Cognito User Pools"}`, `"Expression":"calls / PERIOD(calls)"`} {
-			assert.Contains(t, metrics, want, p)
+		assert.NotContains(t, a, "MetricName", p+": a plain metric alarm matches one exact dimension set")
+		assert.NotContains(t, a, "Dimensions", p)
+		queries, ok := a["Metrics"].([]any)
+		require.True(t, ok, p)
+		require.Len(t, queries, 1, p+": the query alone")
+		q := queries[0].(map[string]any)
+		assert.Equal(t, 300.0, q["Period"], p)
+		assert.NotEqual(t, false, q["ReturnData"], p)
+		assert.NotContains(t, q, "MetricStat", p)
+		expr, _ := q["Expression"].(string)
+		// A Metrics Insights query over the namespace, not SCHEMA(...), which
+		// would pin one dimension set again, filtered on Resource alone.
+		assert.Regexp(t, `^SELECT SUM\(CallCount\) FROM "AWS/Usage" WHERE Resource = 'ClientAuthentication'$`, expr, p)
+		for _, pinned := range []string{"SCHEMA", "Service", "Class", "GROUP BY"} {
+			assert.NotContains(t, expr, pinned, p)
 		}
 		if c.name == "WeatherEventsClients" {
 			assert.Equal(t, []any{"arn:aws:sns:eu-west-1:123456789012:token-budget"}, a["AlarmActions"], p)

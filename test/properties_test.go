@@ -321,7 +321,11 @@ func TestProperty13_EveryClientSecretRotates(t *testing.T) {
 			for _, s := range tmpl.Resources("AWS::SecretsManager::RotationSchedule") {
 				schedules[mustJSON(t, s.Properties["SecretId"])] = true
 				assert.Contains(t, mustJSON(t, s.Properties["RotationLambdaARN"]), "Rotation", "%s: %s", p, id)
-				assert.Regexp(t, `^rate\(\d+ days\)$`, s.Properties["RotationRules"].(map[string]any)["ScheduleExpression"], "%s: %s", p, id)
+				// Every 90 days as every third month, in a 2-hour window of
+				// the client's own (spread by its name's hash).
+				rules := s.Properties["RotationRules"].(map[string]any)
+				assert.Regexp(t, `^cron\(0 \d+ \d+ [1-3]/3 \? \*\)$`, rules["ScheduleExpression"], "%s: %s", p, id)
+				assert.Equal(t, "2h", rules["Duration"], "%s: %s", p, id)
 			}
 			for _, s := range secrets {
 				assert.True(t, schedules[`{"Ref":"`+s.LogicalID+`"}`], "%s: %s/%s has no rotation schedule", p, id, s.LogicalID)

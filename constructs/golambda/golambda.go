@@ -31,6 +31,8 @@ const (
 	DefaultTimeout             = 10 * time.Second
 	DefaultMemoryMB            = 256
 	DefaultReservedConcurrency = 10
+	// NoReservedConcurrency, as ReservedConcurrency, reserves nothing.
+	NoReservedConcurrency = -1
 )
 
 // BuildFlags are the go build flags of every function: reproducible paths,
@@ -55,14 +57,28 @@ type GoFunctionProps struct {
 	// MemoryMB is the memory size, 128 to 10240. Default: 256.
 	MemoryMB int
 	// ReservedConcurrency caps concurrent executions, so a flood of callers
-	// cannot take the whole account's concurrency. Default: 10. An account
-	// must keep 100 unreserved; new accounts with a quota of 10 need a quota
-	// increase or a smaller value.
+	// cannot take the whole account's concurrency. Default (0): 10.
+	// NoReservedConcurrency reserves none: the function then shares the
+	// account's unreserved pool. Lambda keeps 100 executions of the account's
+	// concurrency unreserved (Lambda developer guide, "Configuring reserved
+	// concurrency"), and new accounts start with a lower concurrency quota,
+	// so on a new account any reservation fails the deploy until the quota
+	// is raised: use NoReservedConcurrency there (bin/verify -preflight
+	// tells).
 	ReservedConcurrency int
 	// LogRetention of the function's log group. Default: one month.
 	LogRetention awslogs.RetentionDays
 	// Disposable deletes the log group with the stack. Default: RETAIN.
 	Disposable bool
+}
+
+// reservation is the function's ReservedConcurrentExecutions: nil, left
+// out of the template, for NoReservedConcurrency.
+func reservation(reserved int) *float64 {
+	if reserved == NoReservedConcurrency {
+		return nil
+	}
+	return jsii.Number(reserved)
 }
 
 // GoFunction is a Go Lambda function with its role and log group.
@@ -91,8 +107,8 @@ func (p *GoFunctionProps) Validate() error {
 	if p.MemoryMB != 0 && (p.MemoryMB < 128 || p.MemoryMB > 10240) {
 		add("MemoryMB %d is outside 128 to 10240", p.MemoryMB)
 	}
-	if p.ReservedConcurrency < 0 {
-		add("ReservedConcurrency %d must be positive (0 means the default, %d)", p.ReservedConcurrency, DefaultReservedConcurrency)
+	if p.ReservedConcurrency < 0 && p.ReservedConcurrency != NoReservedConcurrency {
+		add("ReservedConcurrency %d must be positive (0 means the default, %d; golambda.NoReservedConcurrency reserves none)", p.ReservedConcurrency, DefaultReservedConcurrency)
 	}
 	if p.ModuleDir != "" {
 		if info, err := os.Stat(filepath.Join(p.moduleDir(), "go.mod")); err != nil || !info.Mode().IsRegular() {
@@ -191,7 +207,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Architecture:                 awslambda.Architecture_ARM_64(),
 		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
 		MemorySize:                   jsii.Number(memory),
-		ReservedConcurrentExecutions: jsii.Number(reserved),
+		ReservedConcurrentExecutions: reservation(reserved),
 		Tracing:                      awslambda.Tracing_ACTIVE,
 		LogGroup:                     logGroup,
 		LoggingFormat:                awslambda.LoggingFormat_JSON,

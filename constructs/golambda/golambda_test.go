@@ -159,7 +159,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		{"negative timeout", golambda.GoFunctionProps{Entry: "x", Timeout: -time.Second}, "Timeout -1s"},
 		{"fractional timeout", golambda.GoFunctionProps{Entry: "x", Timeout: 1500 * time.Millisecond}, "Timeout 1.5s must be a whole number of seconds"},
 		{"too little memory", golambda.GoFunctionProps{Entry: "x", MemoryMB: 64}, "MemoryMB 64 is outside 128 to 10240"},
-		{"negative concurrency", golambda.GoFunctionProps{Entry: "x", ReservedConcurrency: -1}, "ReservedConcurrency -1 must be positive"},
+		{"negative concurrency", golambda.GoFunctionProps{Entry: "x", ReservedConcurrency: -2}, "ReservedConcurrency -2 must be positive (0 means the default, 10; golambda.NoReservedConcurrency reserves none)"},
 		{"module dir without go.mod", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata"}, `ModuleDir "testdata" holds no go.mod`},
 		{"missing module dir", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata/nowhere"}, `ModuleDir "testdata/nowhere" holds no go.mod`},
 		{"go.mod path that does not exist", golambda.GoFunctionProps{Entry: "x", ModuleDir: "testdata/go.mod"}, `ModuleDir "testdata/go.mod" holds no go.mod`},

@@ -340,7 +340,7 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		SecretObjectValue: &fields,
 	})
 	if rotation != nil {
-		rotation.schedule(stack, id, secret, tier != "")
+		rotation.schedule(stack, id, props.Name, secret, tier != "")
 	}
 	return &Client{
 		Name:           props.Name,

@@ -373,7 +373,9 @@ func TestEveryClientSecretHasARotationSchedule(t *testing.T) {
 			require.Len(t, schedules, 1, c.Name)
 			p := schedules[0].Properties
 			assert.Equal(t, map[string]any{"Ref": secretID}, p["SecretId"], c.Name)
-			assert.Equal(t, map[string]any{"ScheduleExpression": "rate(90 days)"}, p["RotationRules"], c.Name)
+			rules := p["RotationRules"].(map[string]any)
+			assert.Regexp(t, `^cron\(0 ([0-9]|1[0-9]|2[0-2]) ([1-9]|1[0-9]|2[0-8]) [1-3]/3 \? \*\)$`, rules["ScheduleExpression"], c.Name+": every third month, on a day every month has, in a window that ends within the UTC day")
+			assert.Equal(t, "2h", rules["Duration"], c.Name)
 			assert.Equal(t, false, p["RotateImmediatelyOnUpdate"], c.Name)
 			assert.Contains(t, mustJSON(t, p["RotationLambdaARN"]), "Rotation", c.Name)
 			name := mustJSON(t, tmpl.Resource(secretID)["Properties"].(map[string]any)["Name"])

@@ -2,8 +2,10 @@ package m2mauth
 
 import (
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -20,6 +22,10 @@ import (
 const (
 	DefaultRotationInterval = 90 * 24 * time.Hour
 	DefaultRotationOverlap  = 7 * 24 * time.Hour
+	// Two rotations at once at most by default: Cognito allows 5 app-client
+	// updates per second per pool ("Quotas in Amazon Cognito",
+	// UserPoolClientUpdate), and each rotation makes one or two.
+	defaultRotationConcurrency = 2
 	// Secrets Manager schedules rotation in whole days (rate(N days)), at
 	// most every 1,000 days.
 	maxRotationInterval = 1000 * 24 * time.Hour
@@ -51,6 +57,11 @@ type RotationProps struct {
 	// Overlap is how long the old secret keeps working after a rotation,
 	// whole hours, shorter than Interval. Default: 7 days.
 	Overlap time.Duration
+	// ReservedConcurrency of the rotation function, as
+	// golambda.GoFunctionProps.ReservedConcurrency. Default (0): 2.
+	// golambda.NoReservedConcurrency reserves none, for a new account whose
+	// concurrency quota leaves nothing to reserve.
+	ReservedConcurrency int
 }
 
 func (r RotationProps) withDefaults() RotationProps {
@@ -59,6 +70,9 @@ func (r RotationProps) withDefaults() RotationProps {
 	}
 	if r.Overlap == 0 {
 		r.Overlap = DefaultRotationOverlap
+	}
+	if r.ReservedConcurrency == 0 {
+		r.ReservedConcurrency = defaultRotationConcurrency
 	}
 	return r
 }
@@ -71,6 +85,9 @@ func (r RotationProps) validate() []string {
 	var problems []string
 	if d.Interval < 24*time.Hour || d.Interval > maxRotationInterval || d.Interval%(24*time.Hour) != 0 {
 		problems = append(problems, fmt.Sprintf("Rotation.Interval %v must be a whole number of days from 1 to 1000", d.Interval))
+	}
+	if d.ReservedConcurrency < 0 && d.ReservedConcurrency != golambda.NoReservedConcurrency {
+		problems = append(problems, fmt.Sprintf("Rotation.ReservedConcurrency %d must be positive (0 means the default, %d; golambda.NoReservedConcurrency reserves none)", d.ReservedConcurrency, defaultRotationConcurrency))
 	}
 	if d.Overlap < time.Hour || d.Overlap%time.Hour != 0 || d.Overlap >= d.Interval {
 		problems = append(problems, fmt.Sprintf("Rotation.Overlap %v must be a whole number of hours, at least one, and shorter than Rotation.Interval %v", d.Overlap, d.Interval))
@@ -112,7 +129,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 			"OVERLAP_SECONDS": strconv.Itoa(int(props.Overlap.Seconds())),
 		},
 		Timeout:             20 * time.Second,
-		ReservedConcurrency: 2,
+		ReservedConcurrency: props.ReservedConcurrency,
 		Disposable:          disposable,
 	})
 	scheduler := awsiam.NewRole(a.Construct, jsii.String("RetireScheduleRole"), &awsiam.RoleProps{
@@ -187,21 +204,78 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	return &rotator{function: fn, props: props, invoke: invoke}
 }
 
-// schedule rotates one client's secret every Interval. A secret with an API
-// key rotates as soon as the schedule is created, so that the function fills
-// in the key's value within seconds of the deploy; on a later change of the
-// schedule that rotation only repairs the key's value if the overlap window
-// is still running (see lambda/rotation/rotate). Other secrets wait for
-// their first interval: Secrets Manager then only runs the test step.
-func (r *rotator) schedule(stack awscdk.NestedStack, id string, secret awssecretsmanager.Secret, apiKey bool) {
-	days := int(r.props.Interval.Hours() / 24)
+// schedule rotates one client's secret every Interval, at a time of its own
+// (rotationRules). A secret with an API key rotates as soon as the schedule
+// is created, so that the function fills in the key's value within seconds
+// of the deploy; on a later change of the schedule that rotation only
+// repairs the key's value if the overlap window is still running (see
+// lambda/rotation/rotate). Other secrets wait for their first window:
+// Secrets Manager then only runs the test step.
+func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secret awssecretsmanager.Secret, apiKey bool) {
+	expr, window := rotationRules(r.props.Interval, client)
+	rules := &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{ScheduleExpression: jsii.String(expr)}
+	if window != "" {
+		rules.Duration = jsii.String(window)
+	}
 	s := awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
-		SecretId:          secret.SecretArn(),
-		RotationLambdaArn: r.function.Function.FunctionArn(),
-		RotationRules: &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{
-			ScheduleExpression: jsii.String(fmt.Sprintf("rate(%d days)", days)),
-		},
+		SecretId:                  secret.SecretArn(),
+		RotationLambdaArn:         r.function.Function.FunctionArn(),
+		RotationRules:             rules,
 		RotateImmediatelyOnUpdate: jsii.Bool(apiKey),
 	})
 	s.AddResourceDependency(r.invoke, jsii.String("Secrets Manager must be allowed to invoke the rotation function before a schedule names it"))
+}
+
+// rotationWindow is how long each rotation's window lasts. Secrets Manager
+// rotates at any time inside it, and it must end within the UTC day
+// (RotationRulesType, Secrets Manager API reference), so windows start at
+// 00:00 to 21:00.
+const (
+	rotationWindow      = "2h"
+	rotationWindowHours = 2
+)
+
+// rotationRules spreads the clients' rotations over the interval. With
+// rate(N days), every secret of a deploy would rotate in the same window:
+// a rate() window starts at midnight of the day it falls due, and the first
+// falls due N days after the schedule was created (RotationRulesType), so
+// 1,000 clients deployed together would all rotate on one day, through a
+// function that runs two at a time against Cognito's 5 app-client updates per
+// second per pool. Instead, where a cron() expression can say the interval,
+// each client gets a window chosen by a hash of its name: an hour of the day
+// and, for longer intervals, a day of the week or of the month and a month.
+// Other intervals keep rate(N days), unspread (the README says which).
+//
+// The cron() forms are those of "Schedule expressions in Secrets Manager
+// rotation" (Secrets Manager user guide): Minutes Hours Day-of-month Month
+// Day-of-week Year, with ? in one of the two day fields. Months are
+// calendar months, so "90 days" is every third month (89 to 92 days).
+func rotationRules(interval time.Duration, client string) (expr, window string) {
+	days := int(interval.Hours() / 24)
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(client)))
+	pick := h.Sum64()
+	next := func(n int) int { v := int(pick % uint64(n)); pick /= uint64(n); return v }
+	hour := next(24 - rotationWindowHours + 1)
+	switch {
+	case days == 1:
+		return fmt.Sprintf("cron(0 %d * * ? *)", hour), rotationWindow
+	case days == 7:
+		return fmt.Sprintf("cron(0 %d ? * %d *)", hour, 1+next(7)), rotationWindow
+	case days%30 == 0 && 12%(days/30) == 0:
+		// Days 1 to 28 exist in every month.
+		day, month := 1+next(28), "*"
+		if months := days / 30; months > 1 {
+			month = fmt.Sprintf("%d/%d", 1+next(months), months)
+		}
+		return fmt.Sprintf("cron(0 %d %d %s ? *)", hour, day, month), rotationWindow
+	}
+	return fmt.Sprintf("rate(%d days)", days), ""
+}
+
+// SpreadsRotations reports whether rotations every interval are spread over
+// it (see rotationRules): 1, 7, 30, 60, 90, 120, 180 or 360 days.
+func SpreadsRotations(interval time.Duration) bool {
+	expr, _ := rotationRules(interval, "")
+	return strings.HasPrefix(expr, "cron(")
 }

@@ -2,6 +2,7 @@ package m2mauth
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -18,20 +19,23 @@ const (
 	DefaultTokenBudgetShare            = 0.8
 )
 
-// The CloudWatch metric Cognito publishes for its request-rate quotas:
-// client-credentials requests are the category ClientAuthentication.
-var tokenRequestMetric = struct {
-	namespace, name string
-	dimensions      map[string]*string
-}{
-	namespace: "AWS/Usage",
-	name:      "CallCount",
-	dimensions: map[string]*string{
-		"Service":  jsii.String("Cognito User Pools"),
-		"Type":     jsii.String("API"),
-		"Resource": jsii.String("ClientAuthentication"),
-	},
-}
+// tokenRequestQuery selects Cognito's count of client-credentials requests:
+// the AWS/Usage metric CallCount whose Resource dimension is the request
+// category ClientAuthentication ("Metrics for Amazon Cognito user pools" and
+// "Dimensions for Amazon Cognito user pools", Cognito developer guide; the
+// category is named in "Quotas in Amazon Cognito"). A metric alarm matches
+// one exact set of dimensions, and the documents leave the Service value and
+// the presence of Class open, so the alarm runs a CloudWatch Metrics Insights
+// query instead ("Create a CloudWatch alarm based on a Metrics Insights
+// query", CloudWatch user guide): FROM a namespace without SCHEMA matches
+// every dimension set, and the WHERE clause pins only the Resource. SUM
+// without GROUP BY returns one time series, as an alarm needs. bin/verify
+// -conformance lists the dimension sets Cognito really publishes.
+const tokenRequestQuery = `SELECT SUM(CallCount) FROM "AWS/Usage" WHERE Resource = 'ClientAuthentication'`
+
+// tokenBudgetPeriod is the alarm's period: long enough that a burst of
+// token requests at start-up does not page anyone.
+const tokenBudgetPeriod = 5 * time.Minute
 
 // TokenBudgetProps configures the alarm on token requests.
 type TokenBudgetProps struct {
@@ -56,7 +60,7 @@ func (t TokenBudgetProps) validate() []string {
 }
 
 // newTokenBudgetAlarm watches the account's client-credentials request rate,
-// averaged over five minutes (Cognito publishes its usage every five), and
+// summed over five minutes, and
 // fires at Share of the limit, before Cognito starts refusing token
 // requests with 429 and while each request is still being billed.
 func (a *AuthServer) newTokenBudgetAlarm(props TokenBudgetProps) awscloudwatch.Alarm {
@@ -64,30 +68,25 @@ func (a *AuthServer) newTokenBudgetAlarm(props TokenBudgetProps) awscloudwatch.A
 	if share == 0 {
 		share = DefaultTokenBudgetShare
 	}
-	calls := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:  jsii.String(tokenRequestMetric.namespace),
-		MetricName: jsii.String(tokenRequestMetric.name),
-		// DimensionsMap is copied by the CDK; this one is never changed.
-		DimensionsMap: &tokenRequestMetric.dimensions,
-		Statistic:     jsii.String("Sum"),
-		Period:        awscdk.Duration_Minutes(jsii.Number(5)),
+	// The query sums requests per period; the limit is per second.
+	// (Whether an alarm may apply metric math to a Metrics Insights query
+	// is not documented, so the threshold is scaled instead.)
+	calls := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String(tokenRequestQuery),
+		Label:      jsii.String(fmt.Sprintf("client-credentials token requests per %g minutes", tokenBudgetPeriod.Minutes())),
+		Period:     awscdk.Duration_Seconds(jsii.Number(tokenBudgetPeriod.Seconds())),
 	})
-	rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression:   jsii.String("calls / PERIOD(calls)"),
-		UsingMetrics: &map[string]awscloudwatch.IMetric{"calls": calls},
-		Label:        jsii.String("client-credentials token requests per second"),
-		Period:       awscdk.Duration_Minutes(jsii.Number(5)),
-	})
-	threshold := share * ClientCredentialsRequestsPerSecond
+	perSecond := share * ClientCredentialsRequestsPerSecond
+	threshold := perSecond * tokenBudgetPeriod.Seconds()
 	alarm := awscloudwatch.NewAlarm(a.Construct, jsii.String("TokenBudgetAlarm"), &awscloudwatch.AlarmProps{
-		Metric:             rate,
+		Metric:             calls,
 		Threshold:          jsii.Number(threshold),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		AlarmDescription: jsii.String(fmt.Sprintf("scopegate: client-credentials token requests in this account and region reached %g per second, %g%% of Cognito's limit of %d "+
+		AlarmDescription: jsii.String(fmt.Sprintf("scopegate: client-credentials token requests in this account and region reached %g in %g minutes (%g per second), %g%% of Cognito's limit of %d per second "+
 			"(every request is billed; past the limit Cognito refuses them). Clients should cache tokens until they expire.",
-			threshold, share*100, ClientCredentialsRequestsPerSecond)),
+			threshold, tokenBudgetPeriod.Minutes(), perSecond, share*100, ClientCredentialsRequestsPerSecond)),
 	})
 	if props.AlarmTopic != nil {
 		action := awscloudwatchactions.NewSnsAction(props.AlarmTopic)

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/gatewayresponse"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stackoutputs"
@@ -385,49 +387,21 @@ func newRestAPIProps(props *ScopedAPIProps, accessLogs awslogs.LogGroup) *awsapi
 	}
 }
 
-// addGatewayResponses makes API Gateway's own refusals JSON with an RFC 6750
-// challenge, so that a machine can tell a bad token from a missing scope.
+// addGatewayResponses makes API Gateway's own refusals JSON, as package
+// gatewayresponse describes them: a 401 that says what it can mean (a bad
+// token or a missing scope: the Cognito authorizer answers both alike), and
+// the API-key and usage-plan refusals.
 func addGatewayResponses(api awsapigateway.RestApi) {
-	for _, g := range []struct {
-		id, status, code string
-		kind             awsapigateway.ResponseType
-	}{
-		{"Unauthorized", "401", "invalid_token", awsapigateway.ResponseType_UNAUTHORIZED()},
-		{"AccessDenied", "403", "insufficient_scope", awsapigateway.ResponseType_ACCESS_DENIED()},
-	} {
-		api.AddGatewayResponse(jsii.String(g.id), &awsapigateway.GatewayResponseOptions{
-			Type:       g.kind,
-			StatusCode: jsii.String(g.status),
-			ResponseHeaders: &map[string]*string{
-				"WWW-Authenticate": jsii.String(fmt.Sprintf(`'Bearer error="%s"'`, g.code)),
-				"Content-Type":     jsii.String("'application/json'"),
-			},
-			Templates: &map[string]*string{
-				"application/json": jsii.String(fmt.Sprintf(`{"error":"%s","message":$context.error.messageString}`, g.code)),
-			},
-		})
-	}
-	// API keys and usage plans (rate-limit tiers): a missing or unknown key,
-	// and a client over its tier's rate or quota.
-	for _, g := range []struct {
-		id, status, code, retryAfter string
-		kind                         awsapigateway.ResponseType
-	}{
-		{"InvalidApiKey", "403", "invalid_api_key", "", awsapigateway.ResponseType_INVALID_API_KEY()},
-		{"Throttled", "429", "throttled", "'1'", awsapigateway.ResponseType_THROTTLED()},
-		{"QuotaExceeded", "429", "quota_exceeded", "", awsapigateway.ResponseType_QUOTA_EXCEEDED()},
-	} {
-		headers := map[string]*string{"Content-Type": jsii.String("'application/json'")}
-		if g.retryAfter != "" {
-			headers["Retry-After"] = jsii.String(g.retryAfter)
+	for _, g := range gatewayresponse.All {
+		headers := map[string]*string{}
+		for name, value := range g.Headers() {
+			headers[name] = jsii.String("'" + value + "'")
 		}
-		api.AddGatewayResponse(jsii.String(g.id), &awsapigateway.GatewayResponseOptions{
-			Type:            g.kind,
-			StatusCode:      jsii.String(g.status),
+		api.AddGatewayResponse(jsii.String(g.ID), &awsapigateway.GatewayResponseOptions{
+			Type:            awsapigateway.ResponseType_Of(jsii.String(g.Type)),
+			StatusCode:      jsii.String(strconv.Itoa(g.Status)),
 			ResponseHeaders: &headers,
-			Templates: &map[string]*string{
-				"application/json": jsii.String(fmt.Sprintf(`{"error":"%s","message":$context.error.messageString}`, g.code)),
-			},
+			Templates:       &map[string]*string{"application/json": jsii.String(g.Template())},
 		})
 	}
 	api.AddGatewayResponse(jsii.String("BadRequestBody"), &awsapigateway.GatewayResponseOptions{

@@ -333,25 +333,41 @@ func TestRequestsAreValidatedByAPIGateway(t *testing.T) {
 	}
 }
 
-// Gateway refusals are JSON with an RFC 6750 challenge.
-func TestGatewayResponsesCarryBearerChallenges(t *testing.T) {
+// Gateway refusals are JSON. A scope miss at the Cognito authorizer is a
+// 401 (API Gateway developer guide, "Integrate a REST API with an Amazon
+// Cognito user pool"), the same 401 as a bad token, so the UNAUTHORIZED
+// answer must not claim the token is invalid: a Bearer challenge without an
+// error code (RFC 6750 section 3) and a body that says what a 401 can mean.
+func TestGatewayResponsesSayWhatA401CanMean(t *testing.T) {
 	load(t)
 	byType := map[string]map[string]any{}
 	for _, r := range routed.template.Resources("AWS::ApiGateway::GatewayResponse") {
 		byType[r.Properties["ResponseType"].(string)] = r.Properties
 	}
 	for kind, want := range map[string]struct{ status, challenge, code string }{
-		"UNAUTHORIZED":  {"401", `'Bearer error="invalid_token"'`, "invalid_token"},
-		"ACCESS_DENIED": {"403", `'Bearer error="insufficient_scope"'`, "insufficient_scope"},
+		"UNAUTHORIZED":    {"401", `'Bearer realm="scopegate"'`, "unauthorized"},
+		"ACCESS_DENIED":   {"403", "", "access_denied"},
+		"INVALID_API_KEY": {"403", "", "invalid_api_key"},
+		"THROTTLED":       {"429", "", "throttled"},
+		"QUOTA_EXCEEDED":  {"429", "", "quota_exceeded"},
 	} {
 		p := byType[kind]
 		require.NotNil(t, p, kind)
 		assert.Equal(t, want.status, p["StatusCode"], kind)
 		headers := p["ResponseParameters"].(map[string]any)
-		assert.Equal(t, want.challenge, headers["gatewayresponse.header.WWW-Authenticate"], kind)
+		if want.challenge == "" {
+			assert.NotContains(t, headers, "gatewayresponse.header.WWW-Authenticate", kind)
+		} else {
+			assert.Equal(t, want.challenge, headers["gatewayresponse.header.WWW-Authenticate"], kind)
+		}
 		assert.Equal(t, "'application/json'", headers["gatewayresponse.header.Content-Type"], kind)
-		assert.Contains(t, p["ResponseTemplates"].(map[string]any)["application/json"], `"error":"`+want.code+`"`, kind)
+		template := p["ResponseTemplates"].(map[string]any)["application/json"].(string)
+		assert.Contains(t, template, `"error":"`+want.code+`"`, kind)
+		assert.NotContains(t, template, "invalid_token", kind)
+		assert.NotContains(t, template, "insufficient_scope", kind)
 	}
+	assert.Contains(t, byType["UNAUTHORIZED"]["ResponseTemplates"].(map[string]any)["application/json"], "carries none of the scopes this method requires")
+	assert.Equal(t, "'1'", byType["THROTTLED"]["ResponseParameters"].(map[string]any)["gatewayresponse.header.Retry-After"])
 	assert.Contains(t, byType, "BAD_REQUEST_BODY")
 }
 
