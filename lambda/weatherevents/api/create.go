@@ -20,13 +20,18 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 const MaxIdempotencyKeyLength = 255
 
 // idempotencyKey reads the header: a structured-field string ("...") or the
-// bare value, 1-255 visible ASCII characters.
+// bare value, 1-255 visible ASCII characters. A header that is absent is no
+// key; one that is present but empty (or only whitespace) is a malformed key
+// and refused like any other, never taken as "no key": the client meant to
+// send one, and its retry would store the event twice. (The merge of
+// headers and multiValueHeaders keeps an empty value, so presence is what
+// the event said.)
 func idempotencyKey(r *http.Request) (string, bool, error) {
-	raw := r.Header.Get(IdempotencyKeyHeader)
-	if raw == "" {
+	values := r.Header.Values(IdempotencyKeyHeader)
+	if len(values) == 0 {
 		return "", false, nil
 	}
-	key := raw
+	key := values[0] // mergeHeaders leaves one value, or refuses the request
 	if len(key) >= 2 && strings.HasPrefix(key, `"`) && strings.HasSuffix(key, `"`) {
 		key = key[1 : len(key)-1]
 	}

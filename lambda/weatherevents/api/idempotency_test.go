@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -90,4 +91,58 @@ func TestGetReadsOneEvent(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, missing.status)
 	refused := h.invoke(t, request{method: "GET", path: "/" + id, resource: "/{id}", authorizer: claims("weather-api/post")})
 	assert.Equal(t, http.StatusForbidden, refused.status)
+}
+
+// An Idempotency-Key header that is present but empty (or only whitespace)
+// is a malformed key, refused like any other (400 invalid_idempotency_key),
+// not taken as "no key": a client whose key got lost on the way would
+// otherwise store its event once per retry. However the event carries it
+// (headers, multiValueHeaders, both, any casing), the empty value survives
+// the merge. A header that is absent is still no key.
+func TestEmptyIdempotencyKeyIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		single map[string]string
+		multi  map[string][]string
+	}{
+		{name: "empty in headers", single: map[string]string{"Idempotency-Key": ""}},
+		{name: "empty in headers, lower case", single: map[string]string{"idempotency-key": ""}},
+		{name: "spaces in headers", single: map[string]string{"Idempotency-Key": "   "}},
+		{name: "tab in headers", single: map[string]string{"Idempotency-Key": "\t"}},
+		{name: "empty in multiValueHeaders", multi: map[string][]string{"Idempotency-Key": {""}}},
+		{name: "spaces in multiValueHeaders", multi: map[string][]string{"idempotency-key": {" "}}},
+		{name: "empty in both", single: map[string]string{"Idempotency-Key": ""}, multi: map[string][]string{"idempotency-key": {""}}},
+		{name: "empty list in multiValueHeaders, empty in headers", single: map[string]string{"Idempotency-Key": ""}, multi: map[string][]string{"Idempotency-Key": {}}},
+		{name: "empty quoted string", single: map[string]string{"Idempotency-Key": `""`}},
+		{name: "quoted spaces", single: map[string]string{"Idempotency-Key": `"  "`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			for attempt := range 2 { // a client's retry
+				ev := post("", validBody, "client-1").event()
+				for k, v := range tc.single {
+					ev.Headers[k] = v
+				}
+				ev.MultiValueHeaders = tc.multi
+				resp, err := h.server.HandleEvent(t.Context(), ev)
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "attempt %d: %s", attempt, resp.Body)
+				var body map[string]any
+				require.NoError(t, json.Unmarshal([]byte(resp.Body), &body), resp.Body)
+				assert.Equal(t, "invalid_idempotency_key", body["error"], resp.Body)
+				assert.Contains(t, body["message"], "Idempotency-Key")
+			}
+			assert.Empty(t, h.stored(t), "a refused request stores nothing")
+		})
+	}
+
+	t.Run("absent is no key", func(t *testing.T) {
+		h := newHarness(t)
+		ev := post("", validBody, "client-1").event()
+		ev.MultiValueHeaders = map[string][]string{"Idempotency-Key": {}} // no value at all
+		resp, err := h.server.HandleEvent(t.Context(), ev)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusCreated, resp.StatusCode, resp.Body)
+		assert.Len(t, h.stored(t), 1)
+	})
 }
