@@ -141,9 +141,17 @@ func (s *Server) storage(ctx context.Context) (context.Context, context.CancelFu
 // authorized (see operation), not the URL. It is written out rather than
 // left to http.ServeMux so that every refusal, 404 and 405 included, is JSON.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	method, path, ok := operation(r)
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no API Gateway request context", nil)
+	method, path, err := operation(r)
+	if errors.Is(err, errEmptyParameter) {
+		// 404 rather than 400: API Gateway matched a resource that names one
+		// event ("/{id}"), and the name is empty; no event has an empty id,
+		// so there is nothing there, which is what 404 says. It is never
+		// served as the resource without the parameter (GET / lists).
+		writeError(w, http.StatusNotFound, "not_found", "no event with that id: the path names none", nil)
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), nil)
 		return
 	}
 	switch {

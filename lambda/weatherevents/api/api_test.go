@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -463,4 +464,41 @@ func TestLogsOneJSONLinePerRequestWithoutSecretsOrBodies(t *testing.T) {
 	assert.Contains(t, entry, "latency_ms")
 	assert.NotContains(t, h.logs.String(), "secret-token-value", "the Authorization header must never be logged")
 	assert.NotContains(t, h.logs.String(), "Dudley", "bodies must never be logged")
+}
+
+// A request API Gateway matched to a resource with a path parameter is
+// served by that resource's route, whatever the parameter holds: one whose
+// parameter is missing or empty names no event (404 not_found), and is never
+// served as the resource without it (GET / would list every event).
+func TestEmptyPathParameterIsNotTheList(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, resource, scope string
+		params                        map[string]string
+	}{
+		{"GET /{id}, no path parameters", "GET", "/{id}", "weather-api/get", nil},
+		{"GET /{id}, no id", "GET", "/{id}", "weather-api/get", map[string]string{"other": "x"}},
+		{"GET /{id}, empty id", "GET", "/{id}", "weather-api/get", map[string]string{"id": ""}},
+		{"DELETE /{id}, no path parameters", "DELETE", "/{id}", "weather-api/delete", nil},
+		{"DELETE /{id}, empty id", "DELETE", "/{id}", "weather-api/delete", map[string]string{"id": ""}},
+		{"GET /{proxy+}, empty proxy", "GET", "/{proxy+}", "default/default", map[string]string{"proxy": ""}},
+		{"POST /{proxy+}, no proxy", "POST", "/{proxy+}", "default/default", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.server.Routes = append(slices.Clone(weatherRoutes), routetable.Route{Method: "ANY", Path: "/{proxy+}", Scopes: []string{"default/default"}})
+			created := h.invoke(t, request{method: "POST", path: "/", body: validBody, authorizer: claims("weather-api/post")})
+			require.Equal(t, http.StatusCreated, created.status, created.raw)
+
+			ev := request{method: tc.method, path: "/", resource: tc.resource, body: validBody, authorizer: claims(tc.scope)}.event()
+			ev.PathParameters = tc.params
+			resp, err := h.server.HandleEvent(t.Context(), ev)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, resp.Body)
+			var body map[string]any
+			require.NoError(t, json.Unmarshal([]byte(resp.Body), &body), resp.Body)
+			assert.Equal(t, "not_found", body["error"])
+			assert.NotContains(t, body, "events", "never the list")
+			assert.Len(t, h.stored(t), 1, "nothing created or deleted")
+		})
+	}
 }

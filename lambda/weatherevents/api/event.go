@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,24 +131,38 @@ func apiGatewayContext(r *http.Request) (events.APIGatewayProxyRequestContext, b
 	return e.context, true
 }
 
+// Why operation cannot give the route a request names.
+var (
+	errNoRequestContext = errors.New("no API Gateway request context")
+	errEmptyParameter   = errors.New("a path parameter of the matched resource is missing or empty")
+)
+
 // operation is the route API Gateway matched, as the request context and the
 // path parameters say: the method, and the resource path with each
 // parameter filled in ("/{id}" with id "abc" is "/abc"; "/{proxy+}" with
 // proxy "a/b" is "/a/b"). The handler routes by it, the fields it
 // authorizes on, never by the URL the caller sent.
-func operation(r *http.Request) (method, path string, ok bool) {
+//
+// A parameter of the resource that is missing or empty is an error
+// (errEmptyParameter), not an empty segment: "/{id}" with id "" would
+// otherwise be "/", the list (or, for POST on "/{proxy+}", a create).
+func operation(r *http.Request) (method, path string, err error) {
 	e, ok := r.Context().Value(requestEventKey{}).(*requestEvent)
 	if !ok {
-		return "", "", false
+		return "", "", errNoRequestContext
 	}
 	segments := strings.Split(e.context.ResourcePath, "/")
 	for i, seg := range segments {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"), "+")
-			segments[i] = e.pathParameters[name]
+			value := e.pathParameters[name]
+			if value == "" {
+				return "", "", fmt.Errorf("%w: %s has no %s", errEmptyParameter, e.context.ResourcePath, name)
+			}
+			segments[i] = value
 		}
 	}
-	return e.context.HTTPMethod, strings.Join(segments, "/"), true
+	return e.context.HTTPMethod, strings.Join(segments, "/"), nil
 }
 
 // responseWriter collects a response for an API Gateway proxy event.
