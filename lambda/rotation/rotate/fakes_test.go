@@ -452,12 +452,16 @@ func (c *fakeCognito) DeleteUserPoolClientSecret(_ context.Context, in *cognitoi
 	return &cognitoidentityprovider.DeleteUserPoolClientSecretOutput{}, nil
 }
 
-// fakeScheduler keeps the schedules created; a name already taken is a
-// ConflictException.
+// fakeScheduler keeps the schedules created, with EventBridge Scheduler's
+// rules: a name already taken is a ConflictException for CreateSchedule;
+// GetSchedule and UpdateSchedule of a name not taken are a
+// ResourceNotFoundException; UpdateSchedule replaces the whole definition.
+// Every expression a schedule ever had is kept, in order.
 type fakeScheduler struct {
 	faults
-	mu        sync.Mutex
-	schedules map[string]*scheduler.CreateScheduleInput
+	mu          sync.Mutex
+	schedules   map[string]*scheduler.CreateScheduleInput
+	expressions map[string][]string
 }
 
 func (s *fakeScheduler) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
@@ -468,13 +472,88 @@ func (s *fakeScheduler) CreateSchedule(_ context.Context, in *scheduler.CreateSc
 	defer s.mu.Unlock()
 	if s.schedules == nil {
 		s.schedules = map[string]*scheduler.CreateScheduleInput{}
+		s.expressions = map[string][]string{}
 	}
 	name := aws.ToString(in.Name)
 	if _, ok := s.schedules[name]; ok {
 		return nil, &schedulertypes.ConflictException{Message: aws.String("Schedule " + name + " already exists.")}
 	}
 	s.schedules[name] = in
+	s.expressions[name] = append(s.expressions[name], aws.ToString(in.ScheduleExpression))
 	return &scheduler.CreateScheduleOutput{ScheduleArn: aws.String("arn:aws:scheduler:us-east-1:123456789012:schedule/default/" + name)}, nil
+}
+
+func (s *fakeScheduler) notFound(name string) error {
+	return &schedulertypes.ResourceNotFoundException{Message: aws.String("Schedule " + name + " does not exist.")}
+}
+
+func (s *fakeScheduler) GetSchedule(_ context.Context, in *scheduler.GetScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error) {
+	if err := s.call("GetSchedule"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := aws.ToString(in.Name)
+	c := s.schedules[name]
+	if c == nil {
+		return nil, s.notFound(name)
+	}
+	return &scheduler.GetScheduleOutput{
+		Name: c.Name, Arn: aws.String("arn:aws:scheduler:us-east-1:123456789012:schedule/default/" + name), GroupName: aws.String("default"),
+		ScheduleExpression: c.ScheduleExpression, ScheduleExpressionTimezone: c.ScheduleExpressionTimezone,
+		FlexibleTimeWindow: c.FlexibleTimeWindow, ActionAfterCompletion: c.ActionAfterCompletion, Target: c.Target,
+		Description: c.Description, State: schedulertypes.ScheduleStateEnabled,
+	}, nil
+}
+
+func (s *fakeScheduler) UpdateSchedule(_ context.Context, in *scheduler.UpdateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error) {
+	if err := s.call("UpdateSchedule"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := aws.ToString(in.Name)
+	if s.schedules[name] == nil {
+		return nil, s.notFound(name)
+	}
+	if in.ScheduleExpression == nil || in.FlexibleTimeWindow == nil || in.Target == nil {
+		return nil, &schedulertypes.ValidationException{Message: aws.String("ScheduleExpression, FlexibleTimeWindow and Target are required")}
+	}
+	s.schedules[name] = &scheduler.CreateScheduleInput{
+		Name: in.Name, Description: in.Description, ScheduleExpression: in.ScheduleExpression,
+		ScheduleExpressionTimezone: in.ScheduleExpressionTimezone, FlexibleTimeWindow: in.FlexibleTimeWindow,
+		ActionAfterCompletion: in.ActionAfterCompletion, Target: in.Target,
+	}
+	s.expressions[name] = append(s.expressions[name], aws.ToString(in.ScheduleExpression))
+	return &scheduler.UpdateScheduleOutput{ScheduleArn: aws.String("arn:aws:scheduler:us-east-1:123456789012:schedule/default/" + name)}, nil
+}
+
+// put stores a schedule as if created outside the rotation (by a version of
+// the function that scheduled before moving AWSCURRENT).
+func (s *fakeScheduler) put(in *scheduler.CreateScheduleInput) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.schedules == nil {
+		s.schedules = map[string]*scheduler.CreateScheduleInput{}
+		s.expressions = map[string][]string{}
+	}
+	s.schedules[aws.ToString(in.Name)] = in
+	s.expressions[aws.ToString(in.Name)] = append(s.expressions[aws.ToString(in.Name)], aws.ToString(in.ScheduleExpression))
+}
+
+// remove deletes a schedule, as Scheduler does after its last invocation
+// (ActionAfterCompletion DELETE).
+func (s *fakeScheduler) remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.schedules, name)
+}
+
+// history is every expression schedule name had, in order.
+func (s *fakeScheduler) history(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.expressions[name])
 }
 
 func (s *fakeScheduler) get(name string) *scheduler.CreateScheduleInput {

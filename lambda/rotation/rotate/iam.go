@@ -30,8 +30,14 @@ var IAMActions = struct {
 		"secretsmanager:PutSecretValue",
 		"secretsmanager:UpdateSecretVersionStage",
 	},
+	// GetSchedule reads a retire schedule's time (the record of when
+	// AWSCURRENT moved, see overlapEnd); UpdateSchedule moves one written
+	// before the move later. UpdateSchedule passes Target.RoleArn like
+	// CreateSchedule (iam:PassRole).
 	Scheduler: []string{
 		"scheduler:CreateSchedule",
+		"scheduler:GetSchedule",
+		"scheduler:UpdateSchedule",
 	},
 	APIGateway: []string{
 		"apigateway:GET",

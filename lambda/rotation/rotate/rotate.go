@@ -18,8 +18,9 @@
 //     Gateway gives no enabled key with a value; it deletes what an earlier
 //     attempt left behind (a Cognito secret created after AWSCURRENT's
 //     version and never referenced by it: its value was never stored, so
-//     nobody holds it), and the previous rotation's secret once AWSCURRENT
-//     has been in use for Overlap. Before then the rotation fails, because
+//     nobody holds it), and the previous rotation's secret once one Overlap
+//     has passed since AWSCURRENT was moved off it: the time of its retire
+//     schedule (see overlapEnd). Before then the rotation fails, because
 //     Cognito holds at most two secrets and the previous one must keep
 //     working, except when AWSCURRENT's api_key is missing or differs from
 //     API Gateway's (the stack starts a rotation right after a deploy to
@@ -32,14 +33,21 @@
 //     configuration set without immediate rotation runs testSecret alone,
 //     against an AWSPENDING version it creates and removes), it tests
 //     AWSCURRENT's credentials instead.
-//   - finishSecret schedules (EventBridge Scheduler, one-time, at now +
-//     Overlap) the retirement of the client's other secrets, then moves
-//     AWSCURRENT to the new version.
+//   - finishSecret moves AWSCURRENT to the new version, then schedules
+//     (EventBridge Scheduler, one-time, at the move + Overlap) the retirement
+//     of the client's other secrets; retried once AWSCURRENT is on the
+//     version, it makes sure those schedules exist.
 //   - A retire event, sent by such a schedule, deletes one Cognito secret,
-//     never the one AWSCURRENT references and never the client's last.
+//     never the one AWSCURRENT references, never the client's last, and not
+//     before its schedule's time.
 //
 // Every step may be retried and is idempotent. A failure in any step leaves
-// AWSCURRENT and the Cognito secret it references as they were.
+// AWSCURRENT and the Cognito secret it references as they were, except a
+// failure of finishSecret after the move, which leaves the old secret
+// working and its retirement unscheduled until the retry (or the next
+// createSecret) schedules it. However late or often a step is retried, a
+// previous secret is retired no earlier than one Overlap after AWSCURRENT
+// was moved off it.
 package rotate
 
 import (
@@ -53,6 +61,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -121,6 +130,8 @@ type SecretsAPI interface {
 // uses.
 type SchedulerAPI interface {
 	CreateSchedule(ctx context.Context, params *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
+	GetSchedule(ctx context.Context, params *scheduler.GetScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error)
+	UpdateSchedule(ctx context.Context, params *scheduler.UpdateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error)
 }
 
 // APIKeysAPI is the part of the API Gateway client the rotation uses.
@@ -239,6 +250,11 @@ func (r *Rotator) step(ctx context.Context, e Event) error {
 	}
 	log := r.logger().With("step", e.Step, "secret", arn, "token", e.ClientRequestToken)
 	if slices.Contains(stages, StageCurrent) {
+		if e.Step == StepFinish {
+			// A retry of a finishSecret that moved AWSCURRENT and then
+			// failed (or crashed) before every retire schedule existed.
+			return r.finishRetries(ctx, log, arn, e.ClientRequestToken)
+		}
 		log.Info("rotation", "outcome", "nothing to do: the version is already AWSCURRENT")
 		return nil
 	}
@@ -313,12 +329,18 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		}
 	}
 	// Decided before any deletion: a repair changes nothing in Cognito.
-	if end := cur.Created.Add(r.overlap()); len(previous) > 0 && now.Before(end) {
-		if cur.APIKeyID != "" && cur.APIKey != apiKey {
-			return r.repair(ctx, log, arn, token, cur, currentID, apiKey)
+	if len(previous) > 0 {
+		end, err := r.overlapEnd(ctx, log, arn, previous)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("the rotation came before the overlap window ended: Cognito secret %s of the previous rotation must keep working until %s (AWSCURRENT, Cognito secret %s, is in use since %s, overlap %s), and Cognito holds two secrets at most",
-			previous[0], end.UTC().Format(time.RFC3339), currentID, cur.Created.UTC().Format(time.RFC3339), r.overlap())
+		if now.Before(end) {
+			if cur.APIKeyID != "" && cur.APIKey != apiKey {
+				return r.repair(ctx, log, arn, token, cur, currentID, apiKey)
+			}
+			return fmt.Errorf("the rotation came before the overlap window ended: Cognito secret %s of the previous rotation must keep working until %s (its retire schedule's time: one overlap, %s, after AWSCURRENT, Cognito secret %s, was moved to), and Cognito holds two secrets at most",
+				previous[0], end.UTC().Format(time.RFC3339), r.overlap(), currentID)
+		}
 	}
 	for _, id := range orphans {
 		if err := r.delete(ctx, cur.ClientID, id); err != nil {
@@ -455,6 +477,14 @@ func (r *Rotator) testCurrent(ctx context.Context, log *slog.Logger, arn string)
 	return nil
 }
 
+// finishSecret moves AWSCURRENT to the new version, then schedules the
+// retirement of the client's other Cognito secrets one Overlap after the
+// move. In that order, so that the overlap is measured from the move however
+// late it comes: an attempt that fails before the move schedules nothing, and
+// the retry that moves schedules from its own time. A failure after the move
+// (AWSCURRENT moved, a schedule missing) is repaired by the retry of
+// finishSecret (see finishRetries) or, failing that, by the next
+// createSecret (see overlapEnd); the old secret keeps working meanwhile.
 func (r *Rotator) finishSecret(ctx context.Context, log *slog.Logger, arn, token, current string) error {
 	pending, err := r.read(ctx, arn, token, StagePending)
 	if err != nil {
@@ -470,19 +500,18 @@ func (r *Rotator) finishSecret(ctx context.Context, log *slog.Logger, arn, token
 	if !slices.ContainsFunc(secrets, hasID(pending.ClientSecretID)) {
 		return fmt.Errorf("Cognito secret %s of the pending version is not among client %s's secrets", pending.ClientSecretID, pending.ClientID)
 	}
-	// Schedule first, move AWSCURRENT last: a failure leaves AWSCURRENT as it
-	// was, and a retire schedule that fires while its secret is still
-	// AWSCURRENT's is refused.
-	for _, s := range secrets {
-		id := aws.ToString(s.ClientSecretId)
-		if id == pending.ClientSecretID {
-			continue
-		}
-		at, err := r.scheduleRetire(ctx, arn, id)
-		if err != nil {
-			return err
-		}
-		log.Info("rotation", "outcome", "retirement scheduled", "client_secret_id", id, "at", at)
+	// The Cognito secret the move takes AWSCURRENT from: its retire schedule,
+	// if one exists (left by a version of this function that scheduled
+	// before moving), is moved later to one overlap after this move. When it
+	// cannot be told, every other secret's schedule is.
+	leaving := ""
+	if old, err := r.read(ctx, arn, current, StageCurrent); err == nil {
+		leaving, _ = currentSecretID(old, secrets)
+	}
+	// Checked before the move: a configuration that cannot schedule must
+	// not move AWSCURRENT.
+	if _, err := r.retireTarget(ctx); err != nil {
+		return err
 	}
 	if _, err := r.Secrets.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:            aws.String(arn),
@@ -492,8 +521,100 @@ func (r *Rotator) finishSecret(ctx context.Context, log *slog.Logger, arn, token
 	}); err != nil {
 		return fmt.Errorf("UpdateSecretVersionStage moving AWSCURRENT from %s to %s: %w", current, token, err)
 	}
+	// Read after UpdateSecretVersionStage returned: not before the move.
+	moved := r.now()
 	log.Info("rotation", "outcome", "AWSCURRENT moved to the new version", "client_secret_id", pending.ClientSecretID, "previous_version", current)
+	for _, s := range secrets {
+		id := aws.ToString(s.ClientSecretId)
+		if id == pending.ClientSecretID {
+			continue
+		}
+		raise := leaving == "" || id == leaving
+		at, outcome, err := r.ensureRetire(ctx, arn, id, moved.Add(r.overlap()), raise)
+		if err != nil {
+			return fmt.Errorf("AWSCURRENT moved to version %s, but the retirement of Cognito secret %s is not scheduled (a retry of finishSecret schedules it; the secret keeps working meanwhile): %w", token, id, err)
+		}
+		log.Info("rotation", "outcome", outcome, "client_secret_id", id, "at", at.Format(time.RFC3339))
+	}
 	return nil
+}
+
+// finishRetries is finishSecret when the version is already AWSCURRENT: an
+// earlier attempt moved it and may have failed before scheduling. Every
+// previous secret (neither AWSCURRENT's nor created after its version) gets
+// a retire schedule if it has none, one Overlap from now: the move came
+// before now, so that is never early. An existing one is kept: this function
+// creates retire schedules only after the move that made their secret
+// previous, at one Overlap after it or later.
+func (r *Rotator) finishRetries(ctx context.Context, log *slog.Logger, arn, token string) error {
+	cur, err := r.read(ctx, arn, token, StageCurrent)
+	if err != nil {
+		return err
+	}
+	secrets, err := r.list(ctx, cur.ClientID)
+	if err != nil {
+		return err
+	}
+	currentID, err := currentSecretID(cur, secrets)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, s := range secrets {
+		id := aws.ToString(s.ClientSecretId)
+		if id == currentID || aws.ToTime(s.ClientSecretCreateDate).After(cur.Created) {
+			continue
+		}
+		at, outcome, err := r.ensureRetire(ctx, arn, id, r.now().Add(r.overlap()), false)
+		if err != nil {
+			return fmt.Errorf("AWSCURRENT is version %s already, and the retirement of Cognito secret %s is not scheduled: %w", token, id, err)
+		}
+		log.Info("rotation", "outcome", "finishSecret retried after the move: "+outcome, "client_secret_id", id, "at", at.Format(time.RFC3339))
+		n++
+	}
+	if n == 0 {
+		log.Info("rotation", "outcome", "nothing to do: the version is already AWSCURRENT and no previous secret is left to schedule")
+	}
+	return nil
+}
+
+// overlapEnd is when the overlap window of the previous rotation's Cognito
+// secrets ends: one Overlap after AWSCURRENT was moved off them. Secrets
+// Manager records no time of that move (a version's CreatedDate, which
+// GetSecretValue returns, is when its value was stored, which can be long
+// before the move, after retries; and a repair's version is newer than the
+// move that made the secret previous), so the retire schedule is the record:
+// finishSecret creates it after the move, at one Overlap after it or later,
+// and EventBridge Scheduler's GetSchedule returns its at() expression. A
+// schedule that still exists, with a time to come, means the window has not
+// ended; one whose time has passed (Scheduler has not deleted it yet) means
+// it has. A previous secret without such a schedule (the finishSecret that
+// moved AWSCURRENT stopped before scheduling and was not retried, an
+// operator deleted the schedule, it fired and its retire invocation failed,
+// or a version that scheduled before moving left it) gives no time to
+// measure from: its retirement is scheduled one Overlap from now, which is
+// never early, and the window ends then.
+func (r *Rotator) overlapEnd(ctx context.Context, log *slog.Logger, arn string, previous []string) (time.Time, error) {
+	var end time.Time
+	for _, id := range previous {
+		sched, err := r.retireSchedule(ctx, arn, id)
+		if err != nil {
+			return time.Time{}, err
+		}
+		at := sched.At
+		if !sched.Exists || !sched.AfterMove {
+			at, _, err = r.ensureRetire(ctx, arn, id, r.now().Add(r.overlap()), false)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("Cognito secret %s of the previous rotation has no retire schedule written after the move, and scheduling it failed: %w", id, err)
+			}
+			log.Warn("rotation", "outcome", "the previous rotation's Cognito secret had no retire schedule written after the move, so no time to measure its overlap from: its retirement is scheduled one overlap from now",
+				"client_secret_id", id, "at", at.Format(time.RFC3339), "had_schedule", sched.Exists)
+		}
+		if at.After(end) {
+			end = at
+		}
+	}
+	return end, nil
 }
 
 // ScheduleName is the name of the schedule that retires Cognito secret
@@ -510,10 +631,8 @@ func RetireInput(secretARN, clientSecretID string) string {
 	return string(b)
 }
 
-// scheduleRetire creates the one-time retire schedule of a Cognito secret and
-// returns its at() expression. An existing schedule of that name (an earlier
-// attempt's) is kept.
-func (r *Rotator) scheduleRetire(ctx context.Context, arn, clientSecretID string) (string, error) {
+// retireTarget is the target of the retire schedules.
+func (r *Rotator) retireTarget(ctx context.Context) (Target, error) {
 	target := r.RetireTarget
 	if target.FunctionArn == "" {
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -521,32 +640,149 @@ func (r *Rotator) scheduleRetire(ctx context.Context, arn, clientSecretID string
 		}
 	}
 	if target.FunctionArn == "" || target.RoleArn == "" {
-		return "", errors.New("the retire schedule's target function or role is not configured")
+		return Target{}, errors.New("the retire schedule's target function or role is not configured")
 	}
-	// In UTC, Scheduler's default time zone for at(); rounded up to the
-	// second: never before the overlap ends.
-	at := r.now().Add(r.overlap()).UTC()
-	if t := at.Truncate(time.Second); t.Before(at) {
-		at = t.Add(time.Second)
+	return target, nil
+}
+
+// atExpression is the one-time schedule expression of t: in UTC, Scheduler's
+// default time zone for at(), rounded up to the second (never before t).
+func atExpression(t time.Time) (time.Time, string) {
+	t = t.UTC()
+	if s := t.Truncate(time.Second); s.Before(t) {
+		t = s.Add(time.Second)
 	}
-	expr := "at(" + at.Format("2006-01-02T15:04:05") + ")"
+	return t, "at(" + t.Format(atLayout) + ")"
+}
+
+const atLayout = "2006-01-02T15:04:05"
+
+// parseAt reads a one-time schedule's at() expression, in its time zone
+// (UTC when none is given).
+func parseAt(expr, zone string) (time.Time, error) {
+	inner, ok := strings.CutPrefix(expr, "at(")
+	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
+		return time.Time{}, fmt.Errorf("schedule expression %q is not at()", expr)
+	}
+	loc := time.UTC
+	if zone != "" && zone != "UTC" {
+		l, err := time.LoadLocation(zone)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("schedule time zone %q: %w", zone, err)
+		}
+		loc = l
+	}
+	t, err := time.ParseInLocation(atLayout, inner, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("schedule expression %q: %w", expr, err)
+	}
+	return t, nil
+}
+
+// retireDescription is the description of every retire schedule this
+// version writes, always after the move of AWSCURRENT that made its secret
+// previous and at one Overlap after it or later: GetSchedule returns it, and
+// a schedule without it (left by a version that scheduled before moving
+// AWSCURRENT, up to days before the move) is not trusted to be that late.
+const retireDescription = "scopegate: retire a Cognito client secret; written after AWSCURRENT moved off it, at one overlap window after the move or later"
+
+// schedule is what GetSchedule says of a retire schedule.
+type schedule struct {
+	Exists bool
+	// At is the time of its at() expression.
+	At time.Time
+	// AfterMove: its description is retireDescription.
+	AfterMove bool
+}
+
+// retireSchedule reads the retire schedule of Cognito secret clientSecretID
+// (EventBridge Scheduler GetSchedule).
+func (r *Rotator) retireSchedule(ctx context.Context, arn, clientSecretID string) (schedule, error) {
 	name := ScheduleName(arn, clientSecretID)
-	_, err := r.Scheduler.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
-		Name:                  aws.String(name),
-		Description:           aws.String("scopegate: retire a Cognito client secret after its rotation's overlap window"),
-		ScheduleExpression:    aws.String(expr),
-		FlexibleTimeWindow:    &schedulertypes.FlexibleTimeWindow{Mode: schedulertypes.FlexibleTimeWindowModeOff},
-		ActionAfterCompletion: schedulertypes.ActionAfterCompletionDelete,
-		Target: &schedulertypes.Target{
-			Arn:     aws.String(target.FunctionArn),
-			RoleArn: aws.String(target.RoleArn),
-			Input:   aws.String(RetireInput(arn, clientSecretID)),
-		},
-	})
-	if err != nil && !hasCode(err, "ConflictException") {
-		return "", fmt.Errorf("CreateSchedule %s retiring Cognito secret %s: %w", name, clientSecretID, err)
+	out, err := r.Scheduler.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name)})
+	if isNotFound(err) {
+		return schedule{}, nil
 	}
-	return expr, nil
+	if err != nil {
+		return schedule{}, fmt.Errorf("GetSchedule %s retiring Cognito secret %s: %w", name, clientSecretID, err)
+	}
+	at, err := parseAt(aws.ToString(out.ScheduleExpression), aws.ToString(out.ScheduleExpressionTimezone))
+	if err != nil {
+		return schedule{}, fmt.Errorf("GetSchedule %s retiring Cognito secret %s: %w", name, clientSecretID, err)
+	}
+	return schedule{Exists: true, At: at, AfterMove: aws.ToString(out.Description) == retireDescription}, nil
+}
+
+// ensureRetire makes sure a one-time retire schedule of Cognito secret
+// clientSecretID exists and returns its time and what was done. Every caller
+// passes a notBefore that is one Overlap after the move of AWSCURRENT off
+// that secret or later. It creates one at notBefore (CreateSchedule); when
+// one already exists (ConflictException) it reads it (GetSchedule) and keeps
+// it if this version wrote it (after the move, so late enough) and it is not
+// earlier than notBefore or raise is not set; otherwise it moves it to
+// notBefore, or rewrites it at its own time when that is later
+// (UpdateSchedule, which replaces the whole definition). A schedule is never
+// moved earlier.
+func (r *Rotator) ensureRetire(ctx context.Context, arn, clientSecretID string, notBefore time.Time, raise bool) (time.Time, string, error) {
+	target, err := r.retireTarget(ctx)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	at, expr := atExpression(notBefore)
+	name := ScheduleName(arn, clientSecretID)
+	description := aws.String(retireDescription)
+	window := &schedulertypes.FlexibleTimeWindow{Mode: schedulertypes.FlexibleTimeWindowModeOff}
+	tgt := &schedulertypes.Target{
+		Arn:     aws.String(target.FunctionArn),
+		RoleArn: aws.String(target.RoleArn),
+		Input:   aws.String(RetireInput(arn, clientSecretID)),
+	}
+	// Twice at most: a schedule that completes (and is deleted) between
+	// CreateSchedule and GetSchedule is created again.
+	for range 2 {
+		_, err := r.Scheduler.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
+			Name:                  aws.String(name),
+			Description:           description,
+			ScheduleExpression:    aws.String(expr),
+			FlexibleTimeWindow:    window,
+			ActionAfterCompletion: schedulertypes.ActionAfterCompletionDelete,
+			Target:                tgt,
+		})
+		if err == nil {
+			return at, "retirement scheduled", nil
+		}
+		if !hasCode(err, "ConflictException") {
+			return time.Time{}, "", fmt.Errorf("CreateSchedule %s retiring Cognito secret %s: %w", name, clientSecretID, err)
+		}
+		sched, err := r.retireSchedule(ctx, arn, clientSecretID)
+		if err != nil {
+			return time.Time{}, "", err
+		}
+		if !sched.Exists {
+			continue
+		}
+		existing := sched.At
+		if sched.AfterMove && (!existing.Before(at) || !raise) {
+			return existing, "retirement already scheduled, kept", nil
+		}
+		outcome := "retirement moved later, to one overlap after the move (was " + existing.Format(time.RFC3339) + ")"
+		if !existing.Before(at) {
+			at, expr = atExpression(existing)
+			outcome = "retirement schedule written before the move rewritten, at its own later time"
+		}
+		if _, err := r.Scheduler.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{
+			Name:                  aws.String(name),
+			Description:           description,
+			ScheduleExpression:    aws.String(expr),
+			FlexibleTimeWindow:    window,
+			ActionAfterCompletion: schedulertypes.ActionAfterCompletionDelete,
+			Target:                tgt,
+		}); err != nil {
+			return time.Time{}, "", fmt.Errorf("UpdateSchedule %s retiring Cognito secret %s, from %s to %s: %w", name, clientSecretID, existing.Format(time.RFC3339), at.Format(time.RFC3339), err)
+		}
+		return at, outcome, nil
+	}
+	return time.Time{}, "", fmt.Errorf("CreateSchedule %s retiring Cognito secret %s: the schedule exists and then does not, twice", name, clientSecretID)
 }
 
 func (r *Rotator) retire(ctx context.Context, arn, clientSecretID string) error {
@@ -575,6 +811,14 @@ func (r *Rotator) retire(ctx context.Context, arn, clientSecretID string) error 
 	}
 	if clientSecretID == currentID {
 		return fmt.Errorf("refused: Cognito secret %s is the one AWSCURRENT holds", clientSecretID)
+	}
+	// A delivery of a schedule's earlier time after finishSecret moved it
+	// later (a schedule that fired while its secret was still AWSCURRENT,
+	// refused and retried by Scheduler): not yet.
+	if sched, err := r.retireSchedule(ctx, arn, clientSecretID); err != nil {
+		return err
+	} else if sched.Exists && r.now().Before(sched.At) {
+		return fmt.Errorf("refused: the retirement of Cognito secret %s is scheduled for %s, one overlap after AWSCURRENT moved off it", clientSecretID, sched.At.Format(time.RFC3339))
 	}
 	if err := r.delete(ctx, cur.ClientID, clientSecretID); err != nil {
 		return fmt.Errorf("deleting Cognito secret %s: %w", clientSecretID, err)

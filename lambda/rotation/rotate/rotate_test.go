@@ -239,22 +239,26 @@ func TestEachStepRetriedIsIdempotent(t *testing.T) {
 }
 
 // A failure in any step leaves AWSCURRENT and its Cognito secret as they
-// were; Secrets Manager's retry of the rotation (same token, from
-// createSecret) then completes it, leaving nothing behind. Both for the first
-// rotation (from CloudFormation's value) and for a later one (which deletes
-// the previous rotation's secret first).
+// were, except a failure to schedule the retirement, which comes after the
+// move (so that the overlap is measured from it): AWSCURRENT is then the new
+// version, and the previous secret keeps working, unscheduled. Secrets
+// Manager's retry of the rotation (same token, from createSecret) then
+// completes it, leaving nothing behind. Both for the first rotation (from
+// CloudFormation's value) and for a later one (which deletes the previous
+// rotation's secret first).
 func TestFailureInEachStepLosesNothing(t *testing.T) {
 	for _, later := range []bool{false, true} {
 		for _, c := range []struct {
 			name, step, want string
 			fail             func(e *env)
+			moved            bool // AWSCURRENT is moved before the failure
 		}{
-			{"AddUserPoolClientSecret fails", rotate.StepCreate, "AddUserPoolClientSecret", func(e *env) { e.cognito.failNext("AddUserPoolClientSecret", errInjected) }},
-			{"ListUserPoolClientSecrets fails", rotate.StepCreate, "ListUserPoolClientSecrets", func(e *env) { e.cognito.failNext("ListUserPoolClientSecrets", errInjected) }},
-			{"PutSecretValue fails after Add", rotate.StepCreate, "PutSecretValue", func(e *env) { e.secrets.failNext("PutSecretValue", errInjected) }},
-			{"testSecret fails", rotate.StepTest, "got no token", func(e *env) { e.tokens.failNext("Test", errInjected) }},
-			{"UpdateSecretVersionStage fails", rotate.StepFinish, "UpdateSecretVersionStage", func(e *env) { e.secrets.failNext("UpdateSecretVersionStage", errInjected) }},
-			{"CreateSchedule fails", rotate.StepFinish, "CreateSchedule", func(e *env) { e.scheduler.failNext("CreateSchedule", errInjected) }},
+			{"AddUserPoolClientSecret fails", rotate.StepCreate, "AddUserPoolClientSecret", func(e *env) { e.cognito.failNext("AddUserPoolClientSecret", errInjected) }, false},
+			{"ListUserPoolClientSecrets fails", rotate.StepCreate, "ListUserPoolClientSecrets", func(e *env) { e.cognito.failNext("ListUserPoolClientSecrets", errInjected) }, false},
+			{"PutSecretValue fails after Add", rotate.StepCreate, "PutSecretValue", func(e *env) { e.secrets.failNext("PutSecretValue", errInjected) }, false},
+			{"testSecret fails", rotate.StepTest, "got no token", func(e *env) { e.tokens.failNext("Test", errInjected) }, false},
+			{"UpdateSecretVersionStage fails", rotate.StepFinish, "UpdateSecretVersionStage", func(e *env) { e.secrets.failNext("UpdateSecretVersionStage", errInjected) }, false},
+			{"CreateSchedule fails", rotate.StepFinish, "CreateSchedule", func(e *env) { e.scheduler.failNext("CreateSchedule", errInjected) }, true},
 		} {
 			name := c.name
 			if later {
@@ -271,9 +275,15 @@ func TestFailureInEachStepLosesNothing(t *testing.T) {
 				assert.ErrorContains(t, err, c.step+" of secret "+secretARN)
 				assert.ErrorContains(t, err, c.want)
 				assert.ErrorIs(t, err, errInjected)
-				_, fields := e.current()
-				assert.Equal(t, before, fields, "AWSCURRENT unchanged")
-				e.currentWorks(current)
+				if c.moved {
+					e.currentWorks("t1")
+					assert.Equal(t, schedules, e.scheduler.len(), "nothing scheduled")
+				} else {
+					_, fields := e.current()
+					assert.Equal(t, before, fields, "AWSCURRENT unchanged")
+					e.currentWorks(current)
+				}
+				assert.True(t, e.cognito.valid(clientID, before["client_secret"]), "the previous secret keeps working")
 
 				// Secrets Manager retries the rotation.
 				require.NoError(t, e.rotate("t1"))
@@ -359,14 +369,14 @@ func TestRetireRefusesTheCurrentAndTheLastSecret(t *testing.T) {
 	assert.ErrorContains(t, err, "retire of secret "+secretARN+": refused")
 	assert.Equal(t, []string{e.firstID}, e.cognito.ids())
 
-	// A rotation whose finishSecret scheduled the retirement and then failed
-	// to move AWSCURRENT: the schedule fires while the secret is current.
+	// A rotation whose finishSecret failed to move AWSCURRENT schedules
+	// nothing; a retire event for the secret AWSCURRENT still holds (a
+	// schedule left by a version that scheduled before moving) is refused.
 	e.secrets.failNext("UpdateSecretVersionStage", errInjected)
 	require.Error(t, e.rotate("t1"))
-	s := e.scheduler.get(rotate.ScheduleName(secretARN, e.firstID))
-	require.NotNil(t, s)
+	assert.Nil(t, e.scheduler.get(rotate.ScheduleName(secretARN, e.firstID)), "nothing scheduled before the move")
 	e.clock.Advance(overlap)
-	err = e.handle(json.RawMessage(aws.ToString(s.Target.Input)))
+	err = e.handle(json.RawMessage(rotate.RetireInput(secretARN, e.firstID)))
 	assert.ErrorContains(t, err, "refused: Cognito secret "+e.firstID+" is the one AWSCURRENT holds")
 	assert.Len(t, e.cognito.ids(), 2)
 	e.currentWorks("v0")
@@ -439,7 +449,7 @@ func TestHandleKeepsTimeToReport(t *testing.T) {
 func TestIAMActions(t *testing.T) {
 	assert.Equal(t, []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}, rotate.IAMActions.Cognito)
 	assert.Equal(t, []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}, rotate.IAMActions.SecretsManager)
-	assert.Equal(t, []string{"scheduler:CreateSchedule"}, rotate.IAMActions.Scheduler)
+	assert.Equal(t, []string{"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule"}, rotate.IAMActions.Scheduler)
 	assert.Equal(t, []string{"apigateway:GET"}, rotate.IAMActions.APIGateway)
 	assert.Equal(t, []string{"iam:PassRole"}, rotate.IAMActions.PassRole)
 }
