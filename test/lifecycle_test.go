@@ -116,3 +116,24 @@ func TestProperty16_TokenRequestsHaveABudgetAlarm(t *testing.T) {
 		}
 	})
 }
+
+func TestProperty17_A401SaysWhatItCanMean(t *testing.T) {
+	p := property(17, "a 401 never claims more than API Gateway knows: a scope miss is a 401 too")
+	each(t, func(t *testing.T, c *configuration) {
+		responses := c.template.Resources("AWS::ApiGateway::GatewayResponse")
+		require.NotEmpty(t, responses, p)
+		unauthorized := 0
+		for _, r := range responses {
+			body := mustJSON(t, r.Properties)
+			assert.NotContains(t, body, "invalid_token", p)
+			assert.NotContains(t, body, "insufficient_scope", p)
+			if r.Properties["ResponseType"] == "UNAUTHORIZED" {
+				unauthorized++
+				assert.Equal(t, "401", r.Properties["StatusCode"], p)
+				assert.Equal(t, `'Bearer realm="scopegate"'`, r.Properties["ResponseParameters"].(map[string]any)["gatewayresponse.header.WWW-Authenticate"], p+": no error code")
+				assert.Contains(t, body, "carries none of the scopes this method requires", p)
+			}
+		}
+		assert.Equal(t, 1, unauthorized, p)
+	})
+}
