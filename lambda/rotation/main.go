@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -59,6 +60,24 @@ func main() {
 	lambda.Start(rotator.Handle)
 }
 
+// cognitoRetryer is the Cognito client's retryer. The SDK's standard retryer
+// already retries Cognito's TooManyRequestsException (one of
+// retry.DefaultThrottleErrorCodes), but awsenv's configuration (3 attempts,
+// under 100 ms apart) is too short for Cognito's UserPoolClientUpdate quota
+// (5 requests per second per user pool, not adjustable), so this client
+// gets its own configuration of that retryer rather than a second retry
+// loop: up to rotate.DefaultCognitoMaxAttempts attempts of a throttled call,
+// jittered exponential backoff up to rotate.DefaultCognitoMaxDelay, none
+// that reaches into the last rotate.DefaultCognitoReserve before the
+// invocation's deadline. Other retryable errors keep awsenv's attempts and
+// backoff.
+func cognitoRetryer() aws.RetryerV2 {
+	return rotate.NewCognitoRetryer(rotate.CognitoRetryOptions{
+		OtherMaxAttempts: awsenv.MaxAttempts,
+		OtherBackoff:     retry.BackoffDelayerFunc(awsenv.Backoff),
+	})
+}
+
 func newRotator(logger *slog.Logger) (*rotate.Rotator, error) {
 	pool := os.Getenv(UserPoolIDEnvVar)
 	if pool == "" {
@@ -87,6 +106,7 @@ func newRotator(logger *slog.Logger) (*rotate.Rotator, error) {
 			if e := awsenv.Endpoint("COGNITO_IDENTITY_PROVIDER"); e != "" {
 				o.BaseEndpoint = aws.String(e)
 			}
+			o.Retryer = cognitoRetryer()
 		}),
 		Secrets: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			if e := awsenv.Endpoint("SECRETS_MANAGER"); e != "" {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -56,6 +60,10 @@ func TestNewRotatorRefusesToStartWithoutConfiguration(t *testing.T) {
 	assert.Equal(t, "us-east-1_AbCdEf123", r.UserPoolID)
 	assert.Equal(t, rotate.Target{RoleArn: "arn:aws:iam::123456789012:role/retire"}, r.RetireTarget)
 	assert.NotNil(t, r.APIKeys, "API Gateway wired: a secret's api_key_id is known only when it is read")
+
+	cognito, ok := r.Cognito.(*cognitoidentityprovider.Client)
+	require.True(t, ok)
+	assert.Equal(t, rotate.DefaultCognitoMaxAttempts, cognito.Options().Retryer.MaxAttempts(), "the Cognito client's retryer is configured for its throttling")
 
 	t.Setenv(OverlapEnvVar, "3600")
 	t.Setenv(RetireFunctionEnvVar, "arn:aws:lambda:us-east-1:123456789012:function:rotation")
@@ -160,4 +168,56 @@ func TestBinaryExitsWithoutUserPool(t *testing.T) {
 	assert.Equal(t, "configuration", entry["msg"])
 	assert.Equal(t, "USER_POOL_ID is not set", entry["error"])
 	assert.Empty(t, stderr.String())
+}
+
+// The Cognito client newRotator wires retries a throttled call (Cognito's
+// TooManyRequestsException) with backoff until it succeeds, and a client
+// error not at all.
+func TestNewRotatorCognitoRetriesThrottling(t *testing.T) {
+	var mu sync.Mutex
+	requests, throttled := 0, 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		n := requests
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		switch {
+		case n <= throttled:
+			w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"__type":"TooManyRequestsException","message":"Too many requests"}`))
+		case r.Header.Get("X-Amz-Target") == "AWSCognitoIdentityProviderService.AddUserPoolClientSecret":
+			w.Write([]byte(`{"ClientSecretDescriptor":{"ClientSecretId":"c--2","ClientSecretValue":"value"}}`))
+		default:
+			w.Header().Set("X-Amzn-ErrorType", "InvalidParameterException")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"__type":"InvalidParameterException","message":"no"}`))
+		}
+	}))
+	defer srv.Close()
+	t.Setenv(UserPoolIDEnvVar, "us-east-1_AbCdEf123")
+	t.Setenv(RetireRoleEnvVar, "arn:aws:iam::123456789012:role/retire")
+	t.Setenv(OverlapEnvVar, "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")
+	t.Setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", srv.URL)
+	r, err := newRotator(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out, err := r.Cognito.AddUserPoolClientSecret(ctx, &cognitoidentityprovider.AddUserPoolClientSecretInput{UserPoolId: aws.String("us-east-1_AbCdEf123"), ClientId: aws.String("c")})
+	require.NoError(t, err)
+	assert.Equal(t, "c--2", aws.ToString(out.ClientSecretDescriptor.ClientSecretId))
+	assert.Equal(t, 3, requests, "succeeded on the third attempt")
+
+	mu.Lock()
+	requests, throttled = 0, 0
+	mu.Unlock()
+	_, err = r.Cognito.ListUserPoolClientSecrets(ctx, &cognitoidentityprovider.ListUserPoolClientSecretsInput{UserPoolId: aws.String("us-east-1_AbCdEf123"), ClientId: aws.String("c")})
+	assert.ErrorContains(t, err, "InvalidParameterException")
+	assert.Equal(t, 1, requests, "a client error is not retried")
 }

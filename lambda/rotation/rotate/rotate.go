@@ -358,7 +358,7 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 		UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(cur.ClientID),
 	})
 	if err != nil {
-		return fmt.Errorf("AddUserPoolClientSecret for client %s: %w", cur.ClientID, err)
+		return fmt.Errorf("AddUserPoolClientSecret for client %s: %w", cur.ClientID, cognitoErr(err))
 	}
 	d := added.ClientSecretDescriptor
 	if d == nil || aws.ToString(d.ClientSecretId) == "" || aws.ToString(d.ClientSecretValue) == "" {
@@ -929,7 +929,7 @@ func (r *Rotator) list(ctx context.Context, clientID string) ([]cognitotypes.Cli
 			UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(clientID), NextToken: next,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("ListUserPoolClientSecrets of client %s: %w", clientID, err)
+			return nil, fmt.Errorf("ListUserPoolClientSecrets of client %s: %w", clientID, cognitoErr(err))
 		}
 		all = append(all, out.ClientSecrets...)
 		if aws.ToString(out.NextToken) == "" {
@@ -945,7 +945,7 @@ func (r *Rotator) delete(ctx context.Context, clientID, id string) error {
 		UserPoolId: aws.String(r.UserPoolID), ClientId: aws.String(clientID), ClientSecretId: aws.String(id),
 	})
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("DeleteUserPoolClientSecret: %w", err)
+		return fmt.Errorf("DeleteUserPoolClientSecret: %w", cognitoErr(err))
 	}
 	return nil
 }
