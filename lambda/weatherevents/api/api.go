@@ -63,22 +63,28 @@ type Server struct {
 
 type claimsKey struct{}
 
-// Handler returns the whole chain: panic recovery, request logging,
-// re-authorization, then the routes.
+// Handler returns the whole chain: request logging, panic recovery,
+// re-authorization, then the routes. Logging comes first so that a panic's
+// 500 is logged too.
 func (s *Server) Handler() http.Handler {
-	return s.recoverPanics(s.logRequests(s.authorize(http.HandlerFunc(s.route))))
+	return s.logRequests(s.recoverPanics(s.authorize(http.HandlerFunc(s.route))))
 }
 
 // HandleEvent serves one API Gateway proxy event. It never returns an error:
 // Lambda would turn one into a 502 with no body, so every failure becomes a
 // JSON response instead.
 func (s *Server) HandleEvent(ctx context.Context, event events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	// Latency counts from here, the conversion included.
+	start := s.Now()
+	ctx = context.WithValue(ctx, invocationStartKey{}, start)
 	req, err := Request(ctx, event)
 	if err != nil {
-		// Refused before the handler: log it the way logRequests would.
-		s.Logger.InfoContext(ctx, "request", "method", event.HTTPMethod, "status", http.StatusBadRequest,
-			"request_id", event.RequestContext.RequestID, "route", event.RequestContext.HTTPMethod+" "+event.RequestContext.ResourcePath,
-			"refused", err.Error())
+		// Refused before the handler: the same line logRequests writes.
+		method := event.HTTPMethod
+		if method == "" {
+			method = event.RequestContext.HTTPMethod
+		}
+		s.logRequest(ctx, start, method, http.StatusBadRequest, event.RequestContext, "refused", err.Error())
 		body, _ := marshalError("invalid_request", err.Error(), nil)
 		return events.APIGatewayProxyResponse{
 			StatusCode:        http.StatusBadRequest,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -499,6 +500,86 @@ func TestEmptyPathParameterIsNotTheList(t *testing.T) {
 			assert.Equal(t, "not_found", body["error"])
 			assert.NotContains(t, body, "events", "never the list")
 			assert.Len(t, h.stored(t), 1, "nothing created or deleted")
+		})
+	}
+}
+
+// Every invocation logs exactly one "request" line with the same fields,
+// whether the handler served it, refused it, panicked, or the event was
+// refused while it was converted (bad base64, conflicting headers) or came
+// without a request context: the API Gateway and Lambda request ids, the
+// client id from the claims (empty only when there are none), the route,
+// the status answered, and the latency since the invocation started.
+func TestEveryRequestLogsIDsClientRouteStatusAndLatency(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		event    func() events.APIGatewayProxyRequest
+		panics   bool
+		status   int
+		route    string
+		reqID    string
+		clientID string
+	}{
+		{name: "served", status: 200, route: "GET /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "GET", path: "/", authorizer: claims("weather-api/get")}.event()
+		}},
+		{name: "refused by the handler", status: 400, route: "GET /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "GET", path: "/", query: map[string]string{"limit": "0"}, authorizer: claims("weather-api/get")}.event()
+		}},
+		{name: "panicked", panics: true, status: 500, route: "GET /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "GET", path: "/", authorizer: claims("weather-api/get")}.event()
+		}},
+		{name: "invalid base64 body", status: 400, route: "POST /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "POST", path: "/", body: "not*base64", base64: true, authorizer: claims("weather-api/post")}.event()
+		}},
+		{name: "conflicting headers", status: 400, route: "POST /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "POST", path: "/", body: validBody, authorizer: claims("weather-api/post"),
+				headers: map[string]string{"Content-Type": "application/json", "content-type": "text/plain"}}.event()
+		}},
+		{name: "malformed claims", status: 401, route: "GET /", reqID: "req-123", clientID: "client-1", event: func() events.APIGatewayProxyRequest {
+			return request{method: "GET", path: "/", authorizer: map[string]any{"claims": map[string]any{
+				"token_use": "access", "client_id": "client-1", "scope": []any{"weather-api/get"},
+			}}}.event()
+		}},
+		{name: "no request context", status: 403, event: func() events.APIGatewayProxyRequest {
+			ev := request{method: "GET", path: "/"}.event()
+			ev.RequestContext = events.APIGatewayProxyRequestContext{}
+			return ev
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tc.panics {
+				h.server.Store = panickingStore{}
+			}
+			now := fixedNow
+			h.server.Now = func() time.Time { now = now.Add(5 * time.Millisecond); return now }
+			ctx := lambdacontext.NewContext(t.Context(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-1"})
+			resp, err := h.server.HandleEvent(ctx, tc.event())
+			require.NoError(t, err)
+			require.Equal(t, tc.status, resp.StatusCode, resp.Body)
+
+			var entries []map[string]any
+			for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+				var entry map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+				if entry["msg"] == "request" {
+					entries = append(entries, entry)
+				}
+			}
+			require.Len(t, entries, 1, "one request line per invocation: %s", h.logs.String())
+			entry := entries[0]
+			assert.EqualValues(t, tc.status, entry["status"], "the status answered")
+			assert.Equal(t, tc.reqID, entry["request_id"])
+			assert.Equal(t, tc.route, entry["route"])
+			assert.Equal(t, "lambda-req-1", entry["lambda_request_id"])
+			if assert.Contains(t, entry, "client_id") {
+				assert.Equal(t, tc.clientID, entry["client_id"])
+			}
+			if assert.Contains(t, entry, "latency_ms") {
+				assert.Greater(t, entry["latency_ms"], 0.0, "measured from the start of the invocation")
+			}
+			assert.NotContains(t, h.logs.String(), "secret-token-value")
 		})
 	}
 }
