@@ -355,7 +355,7 @@ func TestProperty14_RotationRoleIsLeastPrivilege(t *testing.T) {
 						assert.Equal(t, pool, resource, "%s: %s", p, a)
 					case strings.HasPrefix(a, "secretsmanager:"):
 						assert.Contains(t, resource, `":secret:scopegate-",{"Ref":"`+c.logicalID(c.auth.UserPool)+`"},"-*"`, "%s: %s", p, a)
-					case a == "scheduler:CreateSchedule":
+					case a == "scheduler:CreateSchedule", a == "scheduler:GetSchedule", a == "scheduler:UpdateSchedule":
 						assert.Contains(t, resource, "schedule/default/scopegate-retire-*", p)
 					case a == "apigateway:GET":
 						// Only with tiers: reading the pool's clients' API keys.

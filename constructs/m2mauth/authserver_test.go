@@ -416,7 +416,9 @@ func TestRotationRoleIsLeastPrivilege(t *testing.T) {
 	for _, a := range []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"} {
 		assert.Contains(t, byAction[a], `":secret:scopegate-",{"Ref":"`+pool+`"},"-*"`, a)
 	}
-	assert.Contains(t, byAction["scheduler:CreateSchedule"], "schedule/default/scopegate-retire-*")
+	for _, a := range []string{"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule"} {
+		assert.Contains(t, byAction[a], "schedule/default/scopegate-retire-*", a)
+	}
 	assert.Contains(t, byAction["iam:PassRole"], "RetireScheduleRole")
 	for a, r := range byAction {
 		if !strings.HasPrefix(a, "xray:") { // X-Ray has no resource-level permissions
@@ -431,6 +433,6 @@ func TestRotationRoleIsLeastPrivilege(t *testing.T) {
 	assert.ElementsMatch(t, []string{
 		"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret",
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
-		"scheduler:CreateSchedule", "iam:PassRole", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+		"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "iam:PassRole", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
 	}, actions)
 }

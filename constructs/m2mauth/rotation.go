@@ -16,6 +16,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/internal/nagmeta"
+	"github.com/scopegate/scopegate/lambda/rotation/rotationiam"
 )
 
 // Rotation defaults and limits.
@@ -34,13 +35,14 @@ const (
 	modulePath = "github.com/scopegate/scopegate"
 )
 
-// The IAM actions the rotation function calls, and nothing else.
+// The IAM actions the rotation function calls, and nothing else: the
+// function's own list (rotationiam.Actions).
 var (
-	rotationCognitoActions   = []string{"cognito-idp:AddUserPoolClientSecret", "cognito-idp:ListUserPoolClientSecrets", "cognito-idp:DeleteUserPoolClientSecret"}
-	rotationSecretsActions   = []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
-	rotationSchedulerActions = []string{"scheduler:CreateSchedule"}
+	rotationCognitoActions   = rotationiam.Actions.Cognito
+	rotationSecretsActions   = rotationiam.Actions.SecretsManager
+	rotationSchedulerActions = rotationiam.Actions.Scheduler
 	// Reading an API key with its value (GetApiKey, includeValue).
-	rotationAPIKeyActions = []string{"apigateway:GET"}
+	rotationAPIKeyActions = rotationiam.Actions.APIGateway
 )
 
 // RotationProps configures the rotation of client secrets: every interval a
@@ -157,7 +159,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		Resources: jsii.Strings(schedules),
 	}))
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("iam:PassRole"),
+		Actions:    jsii.Strings(rotationiam.Actions.PassRole...),
 		Resources:  jsii.Strings(*scheduler.RoleArn()),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
 	}))
