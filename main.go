@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/apiguard"
 	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
@@ -114,7 +116,7 @@ var budgetAdvice = budget.Advice{
 }
 
 // synth builds the stacks from the configuration, synthesizes them and
-// checks every template against AWS's limits. A refused configuration value,
+// checks every template against AWS's limits and the guard of every API. A refused configuration value,
 // a construct's validation error and a limit a deploy would hit all come back
 // as an error that names the key or prop to change.
 func synth(app awscdk.App) (err error) {
@@ -184,7 +186,9 @@ func synth(app awscdk.App) (err error) {
 	if n := cfg.Quotas.UsagePlansPerRegion; n > 0 {
 		limits.UsagePlansPerRegion = n
 	}
-	return budget.CheckDir(*assembly.Directory(), limits, budgetAdvice)
+	// Both judge the assembly as it will deploy: AWS's limits, and every
+	// method of a guarded API wherever it was added (package apiguard).
+	return errors.Join(budget.CheckDir(*assembly.Directory(), limits, budgetAdvice), apiguard.CheckDir(*assembly.Directory()))
 }
 
 // readConfig decodes the "scopegate" context value strictly, so a misspelt key

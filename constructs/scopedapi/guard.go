@@ -10,31 +10,80 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/apiguard"
+	"github.com/scopegate/scopegate/constructs/m2mauth"
 )
 
 // Guard makes synthesis fail when any method of api, whoever built it
 // (a ScopedAPI, your own code, another library), does not require an access
 // token from auth's pool with a scope: authorization type
-// COGNITO_USER_POOLS, an authorizer that trusts auth's pool, and non-empty
-// scopes that the pool issues. Without scopes API Gateway's Cognito
-// authorizer accepts any ID token of the pool and refuses access tokens. The
-// only exception is the OPTIONS method CDK adds for CORS preflight, and only
-// on resources where CORS is configured. When auth has rate-limit tiers
-// (RateLimitedAuthority), every method must also require an API key, or its
-// callers would escape their tier's limits.
+// COGNITO_USER_POOLS, an authorizer that trusts exactly auth's pool, and
+// non-empty scopes that the pool issues. Without scopes API Gateway's
+// Cognito authorizer accepts any ID token of the pool and refuses access
+// tokens. The only exception is an OPTIONS method that is a CORS preflight
+// (a MOCK integration answering Access-Control-Allow-* headers). When auth
+// has rate-limit tiers (RateLimitedAuthority), every method must also
+// require an API key, or its callers would escape their tier's limits.
 //
-// The check runs when the app is synthesized, so methods added after the
-// call are checked too, and the failure lists every method at fault. A
-// ScopedAPI guards its own API; call Guard for a RestApi you build yourself:
+// It works at two depths:
+//   - in the construct tree, when the app is synthesized: methods under the
+//     API without COGNITO_USER_POOLS, without scopes, with a scope the pool
+//     does not issue, or without a required API key fail synthesis with one
+//     message, early and with construct names;
+//   - in the synthesized assembly, with package apiguard: Guard marks the
+//     API's AWS::ApiGateway::RestApi with the apiguard.MetadataKey metadata,
+//     and apiguard.CheckDir (which scopegate's app and the consumer example
+//     run after every synth) judges every method of every template whose
+//     RestApiId resolves to it, nested stacks, other stacks, escape hatches
+//     and late aspects included, and its authorizer as deployed. That check
+//     is the one that cannot be walked around; the authorizer and CORS
+//     checks live only there, where imported pools, L1 authorizers and
+//     AddCorsPreflight can be read as they will deploy.
+//
+// A ScopedAPI guards its own API; call Guard for a RestApi you build
+// yourself:
 //
 //	scopedapi.Guard(myAPI, auth)
+//
+// api should be the RestApi construct that defines the API: an imported
+// one (RestApi_FromRestApiId) has no template resource to mark, so only
+// the construct-tree check applies to it.
 func Guard(api awsapigateway.IRestApi, auth Authority) {
 	if api == nil || auth == nil {
 		panic(errors.New("scopedapi: Guard needs the REST API and the Authority whose pool it trusts"))
 	}
-	g := &guard{apiPath: *api.Node().Path(), stack: awscdk.Stack_Of(api), auth: auth, methods: map[string]methodFacts{}, keys: len(tierPlans(auth)) > 0}
+	keys := len(tierPlans(auth)) > 0
+	g := &guard{apiPath: *api.Node().Path(), auth: auth, methods: map[string]methodFacts{}, keys: keys}
 	awscdk.Aspects_Of(api).Add(g, nil)
 	api.Node().AddValidation(g)
+	if cfn, ok := api.Node().DefaultChild().(awsapigateway.CfnRestApi); ok {
+		cfn.AddMetadata(jsii.String(apiguard.MetadataKey), map[string]any{
+			"providerArns": []any{auth.Pool().UserPoolArn()},
+			"scopes":       issuedScopes(auth),
+			"apiKeys":      keys,
+			"construct":    g.apiPath,
+		})
+	}
+}
+
+// issuedScopes lists the scopes auth's pool issues, when it can tell; the
+// assembly check adds those of the pool's resource servers it finds.
+func issuedScopes(auth Authority) []string {
+	var servers []*m2mauth.ResourceServer
+	switch a := auth.(type) {
+	case *m2mauth.AuthServer:
+		servers = a.ResourceServers
+	case ImportedPool:
+		servers = a.ResourceServers
+	}
+	scopes := []string{}
+	for _, server := range servers {
+		for _, s := range server.Scopes() {
+			scopes = append(scopes, s.String())
+		}
+	}
+	return scopes
 }
 
 // guard reads each method as the aspect reaches it, and judges them all when
@@ -43,7 +92,6 @@ func Guard(api awsapigateway.IRestApi, auth Authority) {
 // hundreds of methods in one visit overflows it.
 type guard struct {
 	apiPath string
-	stack   awscdk.Stack
 	auth    Authority
 	methods map[string]methodFacts
 	keys    bool // every method must require an API key
@@ -53,9 +101,7 @@ type guard struct {
 type methodFacts struct {
 	where             string // "GET /orders"
 	httpMethod        string
-	cors              bool // CORS preflight is configured on its resource
 	authorizationType string
-	authorizerID      string
 	scopes            []string
 	apiKeyRequired    bool
 }
@@ -70,9 +116,6 @@ func (g *guard) Visit(node constructs.IConstruct) {
 	if required, ok := m.ApiKeyRequired().(bool); ok {
 		facts.apiKeyRequired = required
 	}
-	if id := m.AuthorizerId(); id != nil {
-		facts.authorizerID = *id
-	}
 	if s := m.AuthorizationScopes(); s != nil {
 		for _, scope := range *s {
 			facts.scopes = append(facts.scopes, *scope)
@@ -80,7 +123,6 @@ func (g *guard) Visit(node constructs.IConstruct) {
 	}
 	if method, ok := m.Node().Scope().(awsapigateway.Method); ok {
 		facts.where = facts.httpMethod + " " + *method.Resource().Path()
-		facts.cors = method.Resource().DefaultCorsPreflightOptions() != nil
 	} else {
 		facts.where = facts.httpMethod + " " + *m.Node().Path()
 	}
@@ -88,19 +130,18 @@ func (g *guard) Visit(node constructs.IConstruct) {
 }
 
 // Validate judges every method recorded; CDK fails synthesis with these
-// messages.
+// messages. OPTIONS methods and authorizers are judged on the assembly
+// (package apiguard), where a CORS preflight and the pool an authorizer
+// trusts can be read as they deploy.
 func (g *guard) Validate() *[]*string {
-	trusted := g.trustedAuthorizers()
 	var problems []string
 	for _, m := range g.methods {
-		if m.httpMethod == "OPTIONS" && m.cors {
+		if m.httpMethod == "OPTIONS" {
 			continue
 		}
 		var wrong []string
 		if m.authorizationType != "COGNITO_USER_POOLS" {
 			wrong = append(wrong, fmt.Sprintf("authorization type %s, not COGNITO_USER_POOLS", m.authorizationType))
-		} else if !trusted[m.authorizerID] {
-			wrong = append(wrong, "an authorizer that does not trust the pool "+*g.auth.Pool().Node().Path())
 		}
 		if len(m.scopes) == 0 {
 			wrong = append(wrong, "no authorization scopes")
@@ -113,9 +154,6 @@ func (g *guard) Validate() *[]*string {
 		if g.keys && !m.apiKeyRequired {
 			wrong = append(wrong, "no API key required, but the pool's clients are rate-limited by their keys")
 		}
-		if m.httpMethod == "OPTIONS" && len(wrong) > 0 {
-			wrong = append(wrong, "and no CORS preflight is configured on its resource")
-		}
 		if len(wrong) > 0 {
 			problems = append(problems, m.where+": "+strings.Join(wrong, "; "))
 		}
@@ -127,26 +165,6 @@ func (g *guard) Validate() *[]*string {
 	msg := fmt.Sprintf("scopedapi: REST API %s is guarded: every method must require an access token of its pool with a scope, but:\n  %s",
 		g.apiPath, strings.Join(problems, "\n  "))
 	return &[]*string{jsii.String(msg)}
-}
-
-// trustedAuthorizers are the ids (as tokens) of the Cognito authorizers, in
-// the API's stack, whose providers include the pool. A method and its
-// authorizer share one token per reference, so the strings compare.
-func (g *guard) trustedAuthorizers() map[string]bool {
-	poolArn := *g.auth.Pool().UserPoolArn()
-	trusted := map[string]bool{}
-	for _, c := range *g.stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		a, ok := c.(awsapigateway.CfnAuthorizer)
-		if !ok || value(a.Type()) != "COGNITO_USER_POOLS" || a.ProviderArns() == nil {
-			continue
-		}
-		for _, arn := range *a.ProviderArns() {
-			if *arn == poolArn {
-				trusted[*a.Ref()] = true
-			}
-		}
-	}
-	return trusted
 }
 
 func value(s *string) string {

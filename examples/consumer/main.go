@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/apiguard"
 	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
@@ -66,7 +68,10 @@ func main() {
 	dir, err := os.Getwd()
 	if err == nil {
 		NewOrdersStack(app, "Orders", dir)
-		err = budget.CheckDir(*app.Synth(nil).Directory(), budget.DefaultLimits(), nil)
+		dir := *app.Synth(nil).Directory()
+		// AWS's limits, and every method of a guarded API in every template
+		// of the assembly, wherever it was added.
+		err = errors.Join(budget.CheckDir(dir, budget.DefaultLimits(), nil), apiguard.CheckDir(dir))
 	}
 	jsii.Close()
 	if err != nil {

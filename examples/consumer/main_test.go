@@ -7,10 +7,12 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/apiguard"
 	"github.com/scopegate/scopegate/budget"
 )
 
@@ -48,7 +50,9 @@ func TestConsumerStack(t *testing.T) {
 	dir, err := os.Getwd()
 	require.NoError(t, err)
 	s := NewOrdersStack(app, "Orders", dir)
-	require.NoError(t, budget.CheckDir(*app.Synth(nil).Directory(), budget.DefaultLimits(), nil))
+	assembly := *app.Synth(nil).Directory()
+	require.NoError(t, budget.CheckDir(assembly, budget.DefaultLimits(), nil))
+	require.NoError(t, apiguard.CheckDir(assembly), "every method of the guarded API, in every template of the assembly")
 
 	template := assertions.Template_FromStack(s.Stack, nil)
 	outputs := *template.FindOutputs(jsii.String("*"), nil)
@@ -63,4 +67,27 @@ func TestConsumerStack(t *testing.T) {
 		assert.NotEmpty(t, p["AuthorizationScopes"])
 	}
 	assert.Equal(t, `{"routes":{"GET /orders":["orders/read"],"POST /orders":["orders/write"]}}`, s.API.AccessPolicy().JSON())
+}
+
+// The CDK's pattern for a large API, routes added from a nested stack
+// through RestApi_FromRestApiAttributes, is judged too: a method there that
+// needs no scoped token fails the check of the assembly, naming its template
+// and path, although the parent template alone looks fine.
+func TestARouteAddedFromANestedStackIsGuardedToo(t *testing.T) {
+	ctx := projectContext(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	s := NewOrdersStack(app, "Orders", dir)
+	nested := awscdk.NewNestedStack(s.Stack, jsii.String("MoreRoutes"), nil)
+	more := awsapigateway.RestApi_FromRestApiAttributes(nested, jsii.String("Api"), &awsapigateway.RestApiAttributes{
+		RestApiId: s.API.RestAPI.RestApiId(), RootResourceId: s.API.RestAPI.RestApiRootResourceId(),
+	})
+	more.Root().AddResource(jsii.String("reports"), nil).AddMethod(jsii.String("GET"), awsapigateway.NewMockIntegration(nil), nil)
+
+	err = apiguard.CheckDir(*app.Synth(nil).Directory())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ".nested.template.json")
+	assert.Contains(t, err.Error(), "GET /reports")
+	assert.Contains(t, err.Error(), "authorization type NONE, not COGNITO_USER_POOLS")
 }
