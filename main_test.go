@@ -15,6 +15,7 @@ import (
 
 	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/verify"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -39,8 +40,19 @@ func synthApp(t *testing.T, value any) awscdk.App {
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
 }
 
+// The default configuration synthesizes within every limit, and the
+// preflight reads its assembly as it will deploy: both stacks, their nested
+// client stacks, and the bootstrap version they need.
 func TestSynthOfTheDefaultConfigurationFitsEveryLimit(t *testing.T) {
-	require.NoError(t, synth(synthApp(t, nil)))
+	app := synthApp(t, nil)
+	require.NoError(t, synth(app))
+	a, err := verify.ReadAssembly(*app.Outdir(), nil)
+	require.NoError(t, err)
+	require.Len(t, a.Stacks, 2)
+	for _, s := range a.Stacks {
+		assert.GreaterOrEqual(t, s.RequiresBootstrap, 6, s.StackName)
+		assert.Greater(t, len(s.Templates), 1, "%s has nested client stacks", s.StackName)
+	}
 }
 
 // A fresh account: reservedConcurrency 0 reserves nothing for any function

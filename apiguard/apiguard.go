@@ -23,11 +23,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/scopegate/scopegate/cloudassembly"
 )
 
 // MetadataKey is the RestApi resource's metadata entry that declares it
@@ -87,21 +87,6 @@ func Check(dir string) ([]Finding, error) {
 	return a.check(), nil
 }
 
-type template struct {
-	Parameters map[string]any `json:"Parameters"`
-	Resources  map[string]struct {
-		Type       string         `json:"Type"`
-		Properties map[string]any `json:"Properties"`
-		Metadata   map[string]any `json:"Metadata"`
-	} `json:"Resources"`
-	Outputs map[string]struct {
-		Value  any `json:"Value"`
-		Export *struct {
-			Name any `json:"Name"`
-		} `json:"Export"`
-	} `json:"Outputs"`
-}
-
 // node is a resolved expression: a resource of a template, or a literal.
 type node struct {
 	file, id string
@@ -123,144 +108,38 @@ type binding struct {
 }
 
 type assembly struct {
-	templates map[string]*template
-	exports   map[string]binding // export name -> the exporting template's value
-	params    map[[2]string]binding
-	stacks    map[string]string // stack name -> template file (manifest.json)
+	templates map[string]*cloudassembly.Template // by file
+	exports   map[string]binding                 // export name -> the exporting template's value
+	params    map[[2]string]binding              // (nested template, parameter) -> the parent's value
+	stacks    map[string]string                  // stack name -> its template's file
 }
 
 func load(dir string) (*assembly, error) {
-	entries, err := os.ReadDir(dir)
+	read, err := cloudassembly.Read(dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("apiguard: %w", err)
 	}
-	a := &assembly{templates: map[string]*template{}, exports: map[string]binding{}, params: map[[2]string]binding{}, stacks: map[string]string{}}
-	if err := a.readManifest(dir); err != nil {
-		return nil, err
-	}
-	assetFiles := map[string]string{} // asset hash -> file
-	for _, e := range entries {
-		name := e.Name()
-		switch {
-		case e.IsDir():
-		case strings.HasSuffix(name, ".template.json"):
-			data, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				return nil, fmt.Errorf("apiguard: %w", err)
-			}
-			t := &template{}
-			if err := json.Unmarshal(data, t); err != nil {
-				return nil, fmt.Errorf("apiguard: %s: %w", filepath.Join(dir, name), err)
-			}
-			a.templates[name] = t
-		case strings.HasSuffix(name, ".assets.json"):
-			data, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				return nil, fmt.Errorf("apiguard: %w", err)
-			}
-			var m struct {
-				Files map[string]struct {
-					Source struct {
-						Path string `json:"path"`
-					} `json:"source"`
-				} `json:"files"`
-			}
-			if err := json.Unmarshal(data, &m); err != nil {
-				return nil, fmt.Errorf("apiguard: %s: %w", filepath.Join(dir, name), err)
-			}
-			for hash, f := range m.Files {
-				assetFiles[hash] = f.Source.Path
-			}
-		}
-	}
-	for file, t := range a.templates {
-		for _, o := range t.Outputs {
-			if o.Export != nil {
-				if name, ok := o.Export.Name.(string); ok {
-					a.exports[name] = binding{file, o.Value}
+	a := &assembly{templates: map[string]*cloudassembly.Template{}, exports: map[string]binding{}, params: map[[2]string]binding{}, stacks: map[string]string{}}
+	for _, stack := range read.Stacks {
+		a.stacks[stack.StackName] = stack.Templates[0].File
+		for _, t := range stack.Templates {
+			a.templates[t.File] = t
+			for _, o := range t.Outputs {
+				if o.Export != nil {
+					if name, ok := o.Export.Name.(string); ok {
+						a.exports[name] = binding{t.File, o.Value}
+					}
 				}
 			}
-		}
-		for _, r := range t.Resources {
-			if r.Type != "AWS::CloudFormation::Stack" {
-				continue
-			}
-			child := nestedTemplate(r.Metadata, r.Properties, assetFiles)
-			if _, ok := a.templates[child]; !ok {
-				continue
-			}
-			params, _ := r.Properties["Parameters"].(map[string]any)
-			for p, v := range params {
-				a.params[[2]string{child, p}] = binding{file, v}
+			if t.Parent != nil {
+				params, _ := t.Parent.Resources[t.ParentID].Properties["Parameters"].(map[string]any)
+				for name, v := range params {
+					a.params[[2]string{t.File, name}] = binding{t.Parent.File, v}
+				}
 			}
 		}
 	}
 	return a, nil
-}
-
-// readManifest maps each stack's name to its template file: a cross-stack
-// reference names the producing stack (Fn::GetStackOutput).
-func (a *assembly) readManifest(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("apiguard: %w", err)
-	}
-	var m struct {
-		Artifacts map[string]struct {
-			Type       string `json:"type"`
-			Properties struct {
-				TemplateFile string `json:"templateFile"`
-				StackName    string `json:"stackName"`
-			} `json:"properties"`
-		} `json:"artifacts"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("apiguard: %s: %w", filepath.Join(dir, "manifest.json"), err)
-	}
-	for id, art := range m.Artifacts {
-		if art.Type != "aws:cloudformation:stack" {
-			continue
-		}
-		name := art.Properties.StackName
-		if name == "" {
-			name = id
-		}
-		a.stacks[name] = art.Properties.TemplateFile
-	}
-	return nil
-}
-
-// nestedTemplate is the file of a nested stack's template: the
-// aws:asset:path metadata the CDK CLI asks for, or else the asset whose hash
-// ends the TemplateURL ("<hash>.json"), found in the assets manifests.
-func nestedTemplate(metadata, props map[string]any, assetFiles map[string]string) string {
-	if p, ok := metadata["aws:asset:path"].(string); ok {
-		return p
-	}
-	var last string
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			if strings.HasSuffix(v, ".json") {
-				last = v
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(props["TemplateURL"])
-	hash := strings.TrimSuffix(last[strings.LastIndex(last, "/")+1:], ".json")
-	return assetFiles[hash]
 }
 
 // resolve follows an expression of file to the resource or literal it

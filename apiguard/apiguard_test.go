@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,15 +13,23 @@ import (
 	"github.com/scopegate/scopegate/apiguard"
 )
 
-// writeAssembly writes templates (file name -> template) into a directory.
+// writeAssembly writes templates (file name -> template) into a directory,
+// with a manifest that names every one that is not a nested stack's.
 func writeAssembly(t *testing.T, templates map[string]any) string {
 	t.Helper()
 	dir := t.TempDir()
+	artifacts := res{}
 	for name, tmpl := range templates {
 		data, err := json.Marshal(tmpl)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+		if !strings.Contains(name, ".nested.") {
+			artifacts[strings.TrimSuffix(name, ".template.json")] = res{"type": "aws:cloudformation:stack", "properties": res{"templateFile": name}}
+		}
 	}
+	manifest, err := json.Marshal(res{"version": "1", "artifacts": artifacts})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "manifest.json"), manifest, 0o644))
 	return dir
 }
 
@@ -92,8 +101,8 @@ func TestAssembliesWithoutGuardsAndBrokenFiles(t *testing.T) {
 		"M": res{"Type": "AWS::ApiGateway::Method", "Properties": res{"HttpMethod": "GET", "RestApiId": "x", "AuthorizationType": "NONE"}},
 	}}})
 	require.NoError(t, apiguard.CheckDir(dir))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "B.template.json"), []byte("{"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "A.template.json"), []byte("{"), 0o644))
 	err := apiguard.CheckDir(dir)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "B.template.json")
+	assert.Contains(t, err.Error(), "A.template.json")
 }

@@ -211,7 +211,7 @@ func (p *Preflight) checkBootstrap(ctx context.Context, a *Assembly) Check {
 func loggingStages(a *Assembly) (stages []string, hasAccount bool) {
 	for _, s := range a.Stacks {
 		for _, t := range s.Templates {
-			for _, id := range t.ids() {
+			for _, id := range t.IDs() {
 				r := t.Resources[id]
 				props := r.Properties
 				switch r.Type {
@@ -290,7 +290,7 @@ func (p *Preflight) checkConcurrency(ctx context.Context, a *Assembly, deployed 
 	var notes []string
 	for _, s := range a.Stacks {
 		for ti, t := range s.Templates {
-			for _, id := range t.ids() {
+			for _, id := range t.IDs() {
 				r := t.Resources[id]
 				if r.Type != "AWS::Lambda::Function" {
 					continue
@@ -395,7 +395,7 @@ func (p *Preflight) checkCognito(ctx context.Context, a *Assembly) []Check {
 	clients, servers := map[poolKey]int{}, map[poolKey]int{}
 	for _, s := range a.Stacks {
 		for _, t := range s.Templates {
-			for _, id := range t.ids() {
+			for _, id := range t.IDs() {
 				r := t.Resources[id]
 				var counts map[poolKey]int
 				switch r.Type {
@@ -407,7 +407,7 @@ func (p *Preflight) checkCognito(ctx context.Context, a *Assembly) []Check {
 					continue
 				}
 				key := poolKey{s.StackName, "", "(a pool outside the assembly)"}
-				if pt, pid, ok := t.resolve(r.Properties["UserPoolId"]); ok {
+				if pt, pid, ok := t.Resolve(r.Properties["UserPoolId"]); ok {
 					key = poolKey{s.StackName, pt.File, pid}
 				}
 				counts[key]++

@@ -275,28 +275,3 @@ func TestReadAssembly(t *testing.T) {
 	_, err = verify.ReadAssembly(t.TempDir(), nil)
 	assert.ErrorContains(t, err, "make synth")
 }
-
-// The real synth output, when make synth has run: both stacks, their nested
-// client stacks, and a bootstrap requirement.
-func TestReadAssemblyOfTheRealSynth(t *testing.T) {
-	dir := filepath.Join("..", "..", "cdk.out")
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		t.Skip("no cdk.out: run make synth")
-	}
-	a, err := verify.ReadAssembly(dir, nil)
-	require.NoError(t, err)
-	require.NotEmpty(t, a.Stacks)
-	for _, s := range a.Stacks {
-		assert.GreaterOrEqual(t, s.RequiresBootstrap, 6, s.StackName)
-		assert.Greater(t, len(s.Templates), 1, "%s has nested client stacks", s.StackName)
-	}
-	f := account(t)
-	checks := preflight(f).Run(context.Background(), a)
-	by := map[string]verify.Check{}
-	for _, c := range checks.Checks {
-		by[c.Name] = c
-	}
-	assert.Equal(t, verify.StatusOK, by["cognito-app-clients-per-pool"].Status)
-	assert.NotContains(t, by["cognito-app-clients-per-pool"].Seen, "outside the assembly", "every client resolves to its stack's pool")
-	assert.Contains(t, by["apigateway-cloudwatch-role"].Expected, "stages with logs")
-}
