@@ -117,8 +117,10 @@ type Call struct {
 	Outcome  string `json:"outcome"`
 	Expected string `json:"expected"`
 	// Challenge is the error of the Bearer challenge (WWW-Authenticate) of
-	// a 401 or 403, e.g. insufficient_scope; empty when there was none, as
-	// when API Gateway refuses a call for its API key.
+	// a 401 or 403: "bearer" for scopegate's 401 (a challenge without an
+	// error code, since API Gateway does not say whether the token was bad
+	// or only lacked the scope); empty when there was none, as when API
+	// Gateway refuses a call for its API key.
 	Challenge string `json:"challenge,omitempty"`
 	Error     string `json:"error,omitempty"`
 }
@@ -352,7 +354,7 @@ func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Rou
 }
 
 // bearerError is the error attribute of a Bearer challenge (RFC 6750
-// section 3), e.g. insufficient_scope; "bearer" for a challenge without
+// section 3), e.g. invalid_token; "bearer" for a challenge without
 // one, "" when there is no Bearer challenge. Only the characters RFC 6750
 // allows in an error code are kept.
 func bearerError(challenges []string) string {
