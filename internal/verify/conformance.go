@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -172,9 +171,10 @@ func (c *Conformance) token(ctx context.Context, v *Verifier, creds m2mclient.Cr
 
 // answer is what a probe call got back.
 type answer struct {
-	status    int
-	challenge string // WWW-Authenticate, as sent
-	body      []byte
+	status     int
+	challenge  string   // the first WWW-Authenticate, as sent
+	challenges []string // every WWW-Authenticate
+	body       []byte
 }
 
 func (a answer) String() string {
@@ -192,43 +192,6 @@ func (a answer) String() string {
 		body = body[:120] + "..."
 	}
 	return s + ", body " + body
-}
-
-// probe calls a route as the verifier does (POST with {}, path parameters
-// filled with an id no event has), with a token and, unless apiKey is "",
-// an x-api-key.
-func (c *Conformance) probe(ctx context.Context, v *Verifier, apiURL string, route routetable.Route, token, apiKey string) (answer, error) {
-	method := route.Method
-	if method == routetable.AnyMethod {
-		method = http.MethodGet
-	}
-	var segments []string
-	for _, seg := range strings.Split(strings.TrimPrefix(route.Path, "/"), "/") {
-		if strings.HasPrefix(seg, "{") {
-			seg = probeID
-		}
-		segments = append(segments, seg)
-	}
-	var body io.Reader
-	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		body = strings.NewReader("{}")
-	}
-	req, err := http.NewRequestWithContext(ctx, method, apiURL+"/"+strings.Join(segments, "/"), body)
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	if apiKey != "" {
-		req.Header.Set(m2mclient.APIKeyHeader, apiKey)
-	}
-	resp, err := v.transport().RoundTrip(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	return answer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), body: b}, nil
 }
 
 // checkGetAttSecret: the client's secret is filled from the app client's
@@ -306,7 +269,7 @@ func (c *Conformance) checkScopeMiss(ctx context.Context, v *Verifier, apiURL st
 		ch.Status, ch.Detail = StatusUnknown, ch.Detail+": token request: "+err.Error()
 		return ch
 	}
-	got, err := c.probe(ctx, v, apiURL, route, tok, cl.creds.APIKey)
+	got, err := v.probe(ctx, apiURL, route, tok, cl.creds.APIKey)
 	if err != nil {
 		ch.Status, ch.Detail = StatusUnknown, ch.Detail+": "+err.Error()
 		return ch
@@ -364,7 +327,7 @@ func (c *Conformance) checkAPIKeys(ctx context.Context, v *Verifier, apiURL stri
 		key string
 	}{{&missing, ""}, {&bad, badAPIKey}} {
 		probe.ch.Detail = detail
-		got, err := c.probe(ctx, v, apiURL, route, tok, probe.key)
+		got, err := v.probe(ctx, apiURL, route, tok, probe.key)
 		if err != nil {
 			probe.ch.Status, probe.ch.Detail = StatusUnknown, detail+": "+err.Error()
 			continue

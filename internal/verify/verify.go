@@ -316,6 +316,23 @@ const probeID = "scopegate-verify-probe"
 // call calls one route and returns the status and, for a 401 or 403, the
 // error of its Bearer challenge.
 func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Route, token, apiKey string) (int, string, error) {
+	a, err := v.probe(ctx, apiURL, route, token, apiKey)
+	if err != nil {
+		return 0, "", err
+	}
+	var challenge string
+	if a.status == http.StatusUnauthorized || a.status == http.StatusForbidden {
+		challenge = bearerError(a.challenges)
+	}
+	return a.status, challenge, nil
+}
+
+// probe calls a route without changing data: POST, PUT and PATCH send {},
+// which the API's body validation refuses once the caller is authorized,
+// and path parameters are filled with an id no event has. It sends the
+// token and, unless apiKey is "", an x-api-key, and keeps the first 64 KiB
+// of the answer.
+func (v *Verifier) probe(ctx context.Context, apiURL string, route routetable.Route, token, apiKey string) (answer, error) {
 	method := route.Method
 	if method == routetable.AnyMethod {
 		method = http.MethodGet
@@ -333,7 +350,7 @@ func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Rou
 	}
 	req, err := http.NewRequestWithContext(ctx, method, apiURL+"/"+strings.Join(segments, "/"), body)
 	if err != nil {
-		return 0, "", err
+		return answer{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -342,15 +359,11 @@ func (v *Verifier) call(ctx context.Context, apiURL string, route routetable.Rou
 	}
 	resp, err := v.transport().RoundTrip(req)
 	if err != nil {
-		return 0, "", err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	var challenge string
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		challenge = bearerError(resp.Header.Values("WWW-Authenticate"))
-	}
-	return resp.StatusCode, challenge, nil
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return answer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), challenges: resp.Header.Values("WWW-Authenticate"), body: b}, nil
 }
 
 // bearerError is the error attribute of a Bearer challenge (RFC 6750
