@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -266,9 +267,9 @@ type guarded struct {
 func (a *assembly) guardedAPIs() ([]*guarded, []Finding) {
 	var apis []*guarded
 	var findings []Finding
-	for _, file := range sortedKeys(a.templates) {
+	for _, file := range slices.Sorted(maps.Keys(a.templates)) {
 		t := a.templates[file]
-		for _, id := range sortedKeys(t.Resources) {
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 			r := t.Resources[id]
 			raw, ok := r.Metadata[MetadataKey]
 			if r.Type != "AWS::ApiGateway::RestApi" || !ok {
@@ -303,7 +304,7 @@ func (a *assembly) guardedAPIs() ([]*guarded, []Finding) {
 		}
 	}
 	// Scopes of the trusted pools' resource servers anywhere in the assembly.
-	for _, file := range sortedKeys(a.templates) {
+	for _, file := range slices.Sorted(maps.Keys(a.templates)) {
 		for _, r := range a.templates[file].Resources {
 			if r.Type != "AWS::Cognito::UserPoolResourceServer" {
 				continue
@@ -331,9 +332,9 @@ func (a *assembly) check() []Finding {
 	if len(apis) == 0 {
 		return findings
 	}
-	for _, file := range sortedKeys(a.templates) {
+	for _, file := range slices.Sorted(maps.Keys(a.templates)) {
 		t := a.templates[file]
-		for _, id := range sortedKeys(t.Resources) {
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 			r := t.Resources[id]
 			if r.Type != "AWS::ApiGateway::Method" {
 				continue
@@ -470,13 +471,4 @@ func (a *assembly) path(file string, resourceID any) string {
 		}
 	}
 	return "(unknown path)"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

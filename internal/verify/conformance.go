@@ -73,27 +73,11 @@ type conformanceClient struct {
 // if it cannot: exit 2), then runs each check.
 func (c *Conformance) Run(ctx context.Context, stack string) (*Checks, error) {
 	v := &Verifier{CloudFormation: c.CloudFormation, SecretsManager: c.SecretsManager, HTTP: c.HTTP, AuthPrefix: c.AuthPrefix}
-	prefix := c.AuthPrefix
-	if prefix == "" {
-		prefix = stackoutputs.DefaultAuthPrefix
-	}
-	outputs, err := v.outputs(ctx, stack)
+	d, err := v.deployed(ctx, stack)
 	if err != nil {
 		return nil, err
 	}
-	var policy routetable.AccessPolicy
-	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &policy); err != nil || len(policy.Routes) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
-	}
-	apiURL := strings.TrimSuffix(outputs[stackoutputs.APIURL], "/")
-	if err := m2mclient.CheckAPIURL(apiURL); err != nil || apiURL == "" {
-		return nil, fmt.Errorf("verify: stack %s: %s output %q is not usable: %v", stack, stackoutputs.APIURL, apiURL, err)
-	}
-	var records []stackoutputs.ClientRecord
-	if err := json.Unmarshal([]byte(outputs[stackoutputs.Clients(prefix)]), &records); err != nil || len(records) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.Clients(prefix))
-	}
-	sort.Slice(records, func(i, j int) bool { return records[i].Name < records[j].Name })
+	policy, apiURL, records := d.policy, d.apiURL, d.clients
 	var clients []conformanceClient
 	for _, r := range records {
 		creds, err := m2mclient.ReadSecret(ctx, c.SecretsManager, r.SecretArn, m2mclient.StageCurrent)
@@ -129,7 +113,7 @@ func (c *Conformance) Run(ctx context.Context, stack string) (*Checks, error) {
 	out.Checks = append(out.Checks, c.checkAPIKeys(ctx, v, apiURL, clients, routes)...)
 	out.add(c.checkClientSecrets(ctx, clients[0], resources, resErr))
 	out.add(c.checkUsageMetric(ctx))
-	out.add(c.checkTestSecret(ctx, prefix, resources, resErr))
+	out.add(c.checkTestSecret(ctx, d.prefix, resources, resErr))
 	return out, nil
 }
 

@@ -148,31 +148,11 @@ type secretVersion struct {
 // verification could not be carried out (missing outputs, unreadable
 // secrets); a mismatch is not an error, it is counted in the report.
 func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
-	outputs, err := v.outputs(ctx, stack)
+	d, err := v.deployed(ctx, stack)
 	if err != nil {
 		return nil, err
 	}
-	var policy routetable.AccessPolicy
-	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &policy); err != nil || len(policy.Routes) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
-	}
-	apiURL := strings.TrimSuffix(outputs[stackoutputs.APIURL], "/")
-	if apiURL == "" {
-		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
-	}
-	if err := m2mclient.CheckAPIURL(apiURL); err != nil {
-		return nil, fmt.Errorf("verify: stack %s: %s output %w", stack, stackoutputs.APIURL, err)
-	}
-	prefix := v.AuthPrefix
-	if prefix == "" {
-		prefix = stackoutputs.DefaultAuthPrefix
-	}
-	clientsKey := stackoutputs.Clients(prefix)
-	var clients []stackoutputs.ClientRecord
-	if err := json.Unmarshal([]byte(outputs[clientsKey]), &clients); err != nil || len(clients) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, clientsKey)
-	}
-	sort.Slice(clients, func(i, j int) bool { return clients[i].Name < clients[j].Name })
+	policy, apiURL, clients := d.policy, d.apiURL, d.clients
 
 	report := &Report{Stack: stack}
 	for route := range policy.Routes {
@@ -183,7 +163,7 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	versions := make([][]secretVersion, len(clients))
 	for i, client := range clients {
 		if client.SecretArn == "" {
-			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, clientsKey)
+			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, stackoutputs.Clients(d.prefix))
 		}
 		if versions[i], err = v.secretVersions(ctx, client); err != nil {
 			return nil, err
@@ -204,6 +184,45 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 		}
 	}
 	return report, nil
+}
+
+// stackOutputs is what the verifier reads of a stack's outputs.
+type stackOutputs struct {
+	prefix  string // the AuthServer's construct id, prefixing its outputs
+	policy  routetable.AccessPolicy
+	apiURL  string                      // without a trailing slash; https (or loopback http)
+	clients []stackoutputs.ClientRecord // sorted by name
+}
+
+// deployed reads and checks the stack's AccessPolicy, ApiUrl and clients
+// outputs.
+func (v *Verifier) deployed(ctx context.Context, stack string) (*stackOutputs, error) {
+	outputs, err := v.outputs(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	d := &stackOutputs{}
+	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &d.policy); err != nil || len(d.policy.Routes) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
+	}
+	d.apiURL = strings.TrimSuffix(outputs[stackoutputs.APIURL], "/")
+	if d.apiURL == "" {
+		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
+	}
+	if err := m2mclient.CheckAPIURL(d.apiURL); err != nil {
+		return nil, fmt.Errorf("verify: stack %s: %s output %w", stack, stackoutputs.APIURL, err)
+	}
+	prefix := v.AuthPrefix
+	if prefix == "" {
+		prefix = stackoutputs.DefaultAuthPrefix
+	}
+	d.prefix = prefix
+	clientsKey := stackoutputs.Clients(prefix)
+	if err := json.Unmarshal([]byte(outputs[clientsKey]), &d.clients); err != nil || len(d.clients) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, clientsKey)
+	}
+	sort.Slice(d.clients, func(i, j int) bool { return d.clients[i].Name < d.clients[j].Name })
+	return d, nil
 }
 
 // secretVersions reads a client's secret: its current version and, when the
