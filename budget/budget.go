@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // Limits are the AWS limits checked. A limit of zero or less is not checked.
@@ -57,8 +59,8 @@ func DefaultLimits() Limits {
 		RoleInlinePolicyChars:     10_240,
 		LambdaResourcePolicyBytes: 20_480,
 		LambdaEnvironmentBytes:    4_096,
-		UsagePlansPerRegion:       300,
-		APIKeysPerRegion:          10_000,
+		UsagePlansPerRegion:       contract.UsagePlansPerRegion,
+		APIKeysPerRegion:          contract.APIKeysPerRegion,
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // APIKeyHeader is the header API Gateway reads an API key from. The
@@ -145,18 +147,13 @@ func ReadSecret(ctx context.Context, client SecretsManagerAPI, secretID, stage s
 	if out.SecretString == nil {
 		return Credentials{}, &secretError{msg: "m2mclient: secret " + name + " has no string value"}
 	}
-	var v struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-		TokenURL     string `json:"token_url"`
-		APIKey       string `json:"api_key"`
-	}
+	var v contract.ClientSecret
 	// The decoder's error may quote the value: it is not passed on.
 	if err := json.Unmarshal([]byte(*out.SecretString), &v); err != nil {
 		return Credentials{}, &secretError{msg: "m2mclient: secret " + name + " is not client credentials JSON"}
 	}
 	var missing []string
-	for _, f := range []struct{ key, value string }{{"client_id", v.ClientID}, {"client_secret", v.ClientSecret}, {"token_url", v.TokenURL}} {
+	for _, f := range []struct{ key, value string }{{contract.SecretClientID, v.ClientID}, {contract.SecretClientSecret, v.ClientSecret}, {contract.SecretTokenURL, v.TokenURL}} {
 		if f.value == "" {
 			missing = append(missing, f.key)
 		}

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // AnyMethod matches every HTTP method, as API Gateway's ANY does.
@@ -27,7 +29,7 @@ const AnyMethod = "ANY"
 const (
 	// FileEnvVar names the table's file, or several, separated by ':' (one
 	// per API when a function serves several; they are merged).
-	FileEnvVar = "SCOPEGATE_ROUTES_FILE"
+	FileEnvVar = contract.EnvRoutesFile
 	// LayerDir is the files' directory inside a layer; Lambda mounts layers
 	// under /opt.
 	LayerDir = "scopegate"

@@ -17,9 +17,9 @@ import (
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ServiceOptions are the settings both stacks share for the weather-events
@@ -97,7 +97,7 @@ func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, e
 			errs = append(errs, &ConfigError{Path: where + "." + tierConfigKeys[p.Field], Err: errors.New(p.Problem)})
 		}
 		// As m2mauth compares them: case and punctuation do not count.
-		key := strings.ToLower(stackoutputs.Key(c.Name))
+		key := strings.ToLower(contract.Key(c.Name))
 		if j, dup := names[key]; dup && key != "" {
 			errs = append(errs, &ConfigError{Path: where + ".name", Err: fmt.Errorf("tier %q is already declared at tiers[%d] (names differing only in case or punctuation count as one)", c.Name, j)})
 		} else if !dup {
@@ -333,8 +333,8 @@ func newWeatherService(scope constructs.Construct, opts ServiceOptions) weatherS
 		ModuleDir:   root,
 		Description: "weather-events service behind the scoped API",
 		Environment: map[string]string{
-			"TABLE_NAME":             *table.TableName(),
-			"IDEMPOTENCY_TABLE_NAME": *keys.TableName(),
+			contract.EnvEventsTable:      *table.TableName(),
+			contract.EnvIdempotencyTable: *keys.TableName(),
 		},
 		ReservedConcurrency: opts.ReservedConcurrency,
 		Disposable:          opts.Disposable,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 // CustomDomainConfig names an existing certificate and hosted zone for a
@@ -71,7 +71,7 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 		}
 		domain = importCustomDomain(stack, *c)
 	}
-	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
+	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
 		Name:   ThirdPartyClientName,
 		Scopes: []m2mauth.Scope{defaultScope},
 	}}, domain, props.ServiceOptions))

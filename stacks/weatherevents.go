@@ -8,7 +8,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 // WeatherEventsStackProps configures the weather-events stack.
@@ -58,7 +58,7 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 		Post:   weatherAPI.AddScope("post", "Create weather events"),
 		Delete: weatherAPI.AddScope("delete", "Delete weather events"),
 	}
-	auth := m2mauth.NewAuthServer(stack, stackoutputs.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
+	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
 		Name:                ServiceClientName,
 		Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
 		AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,

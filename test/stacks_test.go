@@ -12,7 +12,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/cdktest"
 	"github.com/scopegate/scopegate/routetable"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/stacks"
 )
 
@@ -90,14 +90,14 @@ func TestAccessPolicyOutput(t *testing.T) {
 
 // clientRecords resolves the AuthClients output the way CloudFormation will:
 // each client stack's Clients output, joined into one JSON list.
-func clientRecords(t *testing.T, c *configuration) []stackoutputs.ClientRecord {
+func clientRecords(t *testing.T, c *configuration) []contract.ClientRecord {
 	t.Helper()
 	var parts []string
 	for _, id := range sortedKeys(c.clientTemplates) {
 		value := c.clientTemplates[id].Section("Outputs")["Clients"].(map[string]any)["Value"]
 		parts = append(parts, resolveJoin(t, value))
 	}
-	var records []stackoutputs.ClientRecord
+	var records []contract.ClientRecord
 	require.NoError(t, json.Unmarshal([]byte("["+strings.Join(parts, ",")+"]"), &records))
 	return records
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 type failingCloudFormation struct{}
@@ -39,8 +39,8 @@ type plainHTTPStack struct{}
 
 func (plainHTTPStack) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	outputs := map[string]string{
-		stackoutputs.APIURL:       "http://abc123.execute-api.eu-west-1.amazonaws.com/weather/",
-		stackoutputs.AccessPolicy: `{"routes":{"GET /":["weather-api/get"]}}`,
+		contract.APIURL:       "http://abc123.execute-api.eu-west-1.amazonaws.com/weather/",
+		contract.AccessPolicy: `{"routes":{"GET /":["weather-api/get"]}}`,
 	}
 	var outs []cftypes.Output
 	for k, v := range outputs {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 const serviceARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-service"
@@ -59,13 +59,13 @@ func newStack(t *testing.T) *stack {
 	})
 	api := oauthtest.NewAPI(oauthtest.WeatherRoutes, tokens)
 	t.Cleanup(func() { api.Close(); tokens.Close() })
-	clients, _ := json.Marshal([]stackoutputs.ClientRecord{{Name: "weather-service", ClientID: "weather-service-id",
+	clients, _ := json.Marshal([]contract.ClientRecord{{Name: "weather-service", ClientID: "weather-service-id",
 		SecretArn: serviceARN, Scopes: []string{"weather-api/get", "weather-api/post"}}})
 	s := &stack{tokens: tokens, api: api, secret: versions{}, outputs: stackOutputs{
-		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
-		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
-		stackoutputs.Clients("Auth"):  string(clients),
+		contract.APIURL:           api.URL + "/",
+		contract.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
+		contract.TokenURL("Auth"): tokens.TokenURL(),
+		contract.Clients("Auth"):  string(clients),
 	}}
 	s.secret["AWSCURRENT"] = s.value("first-s3cret", "")
 	return s

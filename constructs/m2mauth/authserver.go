@@ -20,7 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 // AuthServer is a Cognito user pool set up as an OAuth 2.0 authorization
@@ -258,14 +258,14 @@ func ClientShard(name string, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
-// record is the client's stackoutputs.ClientRecord, with the id and ARN as
+// record is the client's contract.ClientRecord, with the id and ARN as
 // tokens that CloudFormation resolves.
 func (c *Client) record() map[string]any {
 	scopes := make([]string, len(c.Scopes))
 	for i, s := range c.Scopes {
 		scopes[i] = s.String()
 	}
-	// The JSON keys of stackoutputs.ClientRecord (TestClientsOutput reads
+	// The JSON keys of contract.ClientRecord (TestClientsOutput reads
 	// the output back into it).
 	record := map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
 	if c.Tier != "" {
@@ -320,9 +320,9 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 	// value, and no custom resource or Lambda is needed to read it.
 	generated := client.Node().DefaultChild().(awscognito.CfnUserPoolClient).AttrClientSecret()
 	fields := map[string]awscdk.SecretValue{
-		"client_id":     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
-		"client_secret": awscdk.SecretValue_ResourceAttribute(generated),
-		"token_url":     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
+		contract.SecretClientID:     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
+		contract.SecretClientSecret: awscdk.SecretValue_ResourceAttribute(generated),
+		contract.SecretTokenURL:     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
 	}
 	var apiKey awsapigateway.CfnApiKey
 	if tier != "" {
@@ -330,7 +330,7 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		// the rotation function copies it in (right after the deploy, see
 		// rotator.schedule).
 		apiKey = a.newAPIKey(stack, id, props, client.UserPoolClientId(), tier)
-		fields["api_key_id"] = awscdk.SecretValue_UnsafePlainText(apiKey.Ref())
+		fields[contract.SecretAPIKeyID] = awscdk.SecretValue_UnsafePlainText(apiKey.Ref())
 	}
 	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
 		// Named "scopegate-<pool id>-<client>", so that the rotation
@@ -367,11 +367,11 @@ func (a *AuthServer) addOutputs(id string) {
 		})
 		out.OverrideLogicalId(jsii.String(logicalID))
 	}
-	output(stackoutputs.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
+	output(contract.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
 	parts := make([]*string, len(a.ClientStacks))
 	for i, stack := range a.ClientStacks {
 		parts[i] = awscdk.Token_AsString(stack.NestedStackResource().GetAtt(jsii.String("Outputs.Clients"), awscdk.ResolutionTypeHint_STRING), nil)
 	}
 	list := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("["), awscdk.Fn_Join(jsii.String(","), &parts), jsii.String("]")})
-	output(stackoutputs.Clients(id), "JSON: every machine client's name, clientId, secretArn (Secrets Manager secret with its credentials), scopes and tier", list)
+	output(contract.Clients(id), "JSON: every machine client's name, clientId, secretArn (Secrets Manager secret with its credentials), scopes and tier", list)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/scopegate/scopegate/stackoutputs"
+	"github.com/scopegate/scopegate/contract"
 )
 
 // Access-token lifetimes Cognito accepts, and the one we default to.
@@ -29,8 +29,8 @@ const (
 const (
 	MaxScopesPerResourceServer    = 100
 	MaxScopesPerClient            = 50
-	DefaultAppClientsPerPool      = 1000
-	DefaultResourceServersPerPool = 25
+	DefaultAppClientsPerPool      = contract.AppClientsPerPool
+	DefaultResourceServersPerPool = contract.ResourceServersPerPool
 	DefaultClientStacks           = 16
 	maxClientStacks               = 64
 )
@@ -419,7 +419,7 @@ func certificateRegion(cert awscertificatemanager.ICertificate) string {
 
 // constructID is the name as PascalCase letters and digits, for construct
 // ids and output names.
-func constructID(name string) string { return stackoutputs.Key(name) }
+func constructID(name string) string { return contract.Key(name) }
 
 // unresolved reports whether s holds a CDK token, whose value is only known at
 // deploy time and so cannot be judged here.

@@ -17,6 +17,8 @@ import (
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/lambda/rotation/rotationiam"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // Rotation defaults and limits.
@@ -127,8 +129,8 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		ModuleDir:   source,
 		Description: "scopegate: rotates the client secrets of " + *a.Node().Path(),
 		Environment: map[string]string{
-			"USER_POOL_ID":    *a.UserPool.UserPoolId(),
-			"OVERLAP_SECONDS": strconv.Itoa(int(props.Overlap.Seconds())),
+			contract.EnvUserPoolID:     *a.UserPool.UserPoolId(),
+			contract.EnvOverlapSeconds: strconv.Itoa(int(props.Overlap.Seconds())),
 		},
 		Timeout:             20 * time.Second,
 		ReservedConcurrency: props.ReservedConcurrency,
@@ -139,7 +141,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		Description: jsii.String("EventBridge Scheduler calls the rotation function back to retire an old client secret"),
 	})
 	fn.Function.GrantInvoke(scheduler)
-	fn.Function.AddEnvironment(jsii.String("RETIRE_ROLE_ARN"), scheduler.RoleArn(), nil)
+	fn.Function.AddEnvironment(jsii.String(contract.EnvRetireRoleArn), scheduler.RoleArn(), nil)
 
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(rotationCognitoActions...),

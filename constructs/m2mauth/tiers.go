@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // API Gateway's limits on a usage plan's throttle, and its account-wide
@@ -20,8 +22,8 @@ const (
 	MaxTierRateLimit = 10_000
 	// MaxTierBurstLimit is API Gateway's default account-level burst.
 	MaxTierBurstLimit           = 5_000
-	DefaultUsagePlansPerRegion  = 300
-	MaxAPIKeysPerRegion         = 10_000
+	DefaultUsagePlansPerRegion  = contract.UsagePlansPerRegion
+	MaxAPIKeysPerRegion         = contract.APIKeysPerRegion
 	apiKeyTagPool               = "scopegate:user-pool"
 	resourcesPerClient          = 2 // the app client and its secret
 	resourcesPerRotatedClient   = 1 // the secret's rotation schedule

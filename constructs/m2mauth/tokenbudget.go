@@ -9,13 +9,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // Cognito's limit on client-credentials token requests (the /oauth2/token
 // endpoint and GetClientToken together), per account and region: not
 // adjustable. Every request is billed.
 const (
-	ClientCredentialsRequestsPerSecond = 150
+	ClientCredentialsRequestsPerSecond = contract.ClientCredentialsRequestsPerSecond
 	DefaultTokenBudgetShare            = 0.8
 )
 

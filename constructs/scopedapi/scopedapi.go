@@ -28,10 +28,10 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/gatewayresponse"
 	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/routetable"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // ScopedAPI is a REST API whose methods all require scoped access tokens.
@@ -299,9 +299,9 @@ func deploymentStage(api awsapigateway.RestApi) (stage awsapigateway.Stage) {
 // fixed names. One ScopedAPI per stack may add them.
 func (a *ScopedAPI) AddOutputs() {
 	if a.URL != nil {
-		addOutput(a.Construct, stackoutputs.APIURL, "Invoke URL of the API", a.URL)
+		addOutput(a.Construct, contract.APIURL, "Invoke URL of the API", a.URL)
 	}
-	addOutput(a.Construct, stackoutputs.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(a.AccessPolicy().JSON()))
+	addOutput(a.Construct, contract.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(a.AccessPolicy().JSON()))
 }
 
 func addOutput(scope constructs.Construct, id, description string, value *string) {

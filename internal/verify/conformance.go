@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/gatewayresponse"
 	"github.com/scopegate/scopegate/m2mclient"
 	"github.com/scopegate/scopegate/routetable"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // StatusNA is a conformance check that does not apply to the stack (no
@@ -64,7 +64,7 @@ const badAPIKey = "scopegate-conformance-not-an-api-key"
 
 // conformanceClient is a client of the stack with its current secret.
 type conformanceClient struct {
-	stackoutputs.ClientRecord
+	contract.ClientRecord
 	creds          m2mclient.Credentials
 	clientSecretID string // the secret's client_secret_id, "" before the first rotation
 }
@@ -91,9 +91,7 @@ func (c *Conformance) Run(ctx context.Context, stack string) (*Checks, error) {
 		// Only client_secret_id is taken from the raw value; nothing of it
 		// is printed but that id.
 		if raw, err := c.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(r.SecretArn), VersionStage: aws.String(m2mclient.StageCurrent)}); err == nil {
-			var fields struct {
-				ClientSecretID string `json:"client_secret_id"`
-			}
+			var fields contract.ClientSecret
 			_ = json.Unmarshal([]byte(aws.ToString(raw.SecretString)), &fields)
 			cc.clientSecretID = fields.ClientSecretID
 		}
@@ -398,7 +396,7 @@ func (c *Conformance) checkClientSecrets(ctx context.Context, cl conformanceClie
 
 func (c *Conformance) prefix() string {
 	if c.AuthPrefix == "" {
-		return stackoutputs.DefaultAuthPrefix
+		return contract.DefaultAuthPrefix
 	}
 	return c.AuthPrefix
 }

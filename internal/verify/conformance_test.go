@@ -18,11 +18,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/gatewayresponse"
 	"github.com/scopegate/scopegate/internal/awsfake"
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // gateway plays a deployed API Gateway in front of oauthtest's token
@@ -110,12 +110,12 @@ func deployConformance(t *testing.T, g *gateway, tiered bool) (*awsfake.Server, 
 	f := awsfake.New()
 	t.Cleanup(f.Close)
 	arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scopegate-eu-west-1_Pool-weather-service-AbCdEf"
-	clients, _ := json.Marshal([]stackoutputs.ClientRecord{{Name: "weather-service", ClientID: "ws-id", SecretArn: arn, Scopes: []string{"weather-api/get", "weather-api/post"}}})
+	clients, _ := json.Marshal([]contract.ClientRecord{{Name: "weather-service", ClientID: "ws-id", SecretArn: arn, Scopes: []string{"weather-api/get", "weather-api/post"}}})
 	outputs := map[string]string{
-		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
-		stackoutputs.Clients("Auth"):  string(clients),
-		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
+		contract.APIURL:           api.URL + "/",
+		contract.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
+		contract.Clients("Auth"):  string(clients),
+		contract.TokenURL("Auth"): tokens.TokenURL(),
 	}
 	var members strings.Builder
 	for _, k := range awsfake.SortedKeys(outputs) {

@@ -36,9 +36,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/m2mclient"
 	"github.com/scopegate/scopegate/routetable"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // CloudFormationAPI is the call the verifier makes to read stack outputs.
@@ -163,7 +163,7 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	versions := make([][]secretVersion, len(clients))
 	for i, client := range clients {
 		if client.SecretArn == "" {
-			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, stackoutputs.Clients(d.prefix))
+			return nil, fmt.Errorf("verify: stack %s: client %q has no secretArn in %s", stack, client.Name, contract.Clients(d.prefix))
 		}
 		if versions[i], err = v.secretVersions(ctx, client); err != nil {
 			return nil, err
@@ -190,8 +190,8 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 type stackOutputs struct {
 	prefix  string // the AuthServer's construct id, prefixing its outputs
 	policy  routetable.AccessPolicy
-	apiURL  string                      // without a trailing slash; https (or loopback http)
-	clients []stackoutputs.ClientRecord // sorted by name
+	apiURL  string                  // without a trailing slash; https (or loopback http)
+	clients []contract.ClientRecord // sorted by name
 }
 
 // deployed reads and checks the stack's AccessPolicy, ApiUrl and clients
@@ -202,22 +202,22 @@ func (v *Verifier) deployed(ctx context.Context, stack string) (*stackOutputs, e
 		return nil, err
 	}
 	d := &stackOutputs{}
-	if err := json.Unmarshal([]byte(outputs[stackoutputs.AccessPolicy]), &d.policy); err != nil || len(d.policy.Routes) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, stackoutputs.AccessPolicy)
+	if err := json.Unmarshal([]byte(outputs[contract.AccessPolicy]), &d.policy); err != nil || len(d.policy.Routes) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, contract.AccessPolicy)
 	}
-	d.apiURL = strings.TrimSuffix(outputs[stackoutputs.APIURL], "/")
+	d.apiURL = strings.TrimSuffix(outputs[contract.APIURL], "/")
 	if d.apiURL == "" {
-		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, stackoutputs.APIURL)
+		return nil, fmt.Errorf("verify: stack %s has no %s output", stack, contract.APIURL)
 	}
 	if err := m2mclient.CheckAPIURL(d.apiURL); err != nil {
-		return nil, fmt.Errorf("verify: stack %s: %s output %w", stack, stackoutputs.APIURL, err)
+		return nil, fmt.Errorf("verify: stack %s: %s output %w", stack, contract.APIURL, err)
 	}
 	prefix := v.AuthPrefix
 	if prefix == "" {
-		prefix = stackoutputs.DefaultAuthPrefix
+		prefix = contract.DefaultAuthPrefix
 	}
 	d.prefix = prefix
-	clientsKey := stackoutputs.Clients(prefix)
+	clientsKey := contract.Clients(prefix)
 	if err := json.Unmarshal([]byte(outputs[clientsKey]), &d.clients); err != nil || len(d.clients) == 0 {
 		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, clientsKey)
 	}
@@ -227,7 +227,7 @@ func (v *Verifier) deployed(ctx context.Context, stack string) (*stackOutputs, e
 
 // secretVersions reads a client's secret: its current version and, when the
 // secret has one that holds another client secret, its previous version.
-func (v *Verifier) secretVersions(ctx context.Context, client stackoutputs.ClientRecord) ([]secretVersion, error) {
+func (v *Verifier) secretVersions(ctx context.Context, client contract.ClientRecord) ([]secretVersion, error) {
 	current, err := m2mclient.ReadSecret(ctx, v.SecretsManager, client.SecretArn, m2mclient.StageCurrent)
 	if err != nil {
 		return nil, fmt.Errorf("verify: client %q: %s", client.Name, strings.TrimPrefix(err.Error(), "m2mclient: "))

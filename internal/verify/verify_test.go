@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/stackoutputs"
 )
 
 // The stack as deployed: what its outputs promise.
@@ -85,20 +85,20 @@ func deploy(t *testing.T, tokenClients map[string][]string, open ...string) *dep
 	t.Cleanup(func() { api.Close(); tokens.Close() })
 
 	outputs := map[string]string{
-		stackoutputs.APIURL:           api.URL + "/",
-		stackoutputs.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
-		stackoutputs.TokenURL("Auth"): tokens.TokenURL(),
+		contract.APIURL:           api.URL + "/",
+		contract.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
+		contract.TokenURL("Auth"): tokens.TokenURL(),
 	}
 	secrets := map[string]string{}
-	var records []stackoutputs.ClientRecord
+	var records []contract.ClientRecord
 	for name, scopes := range promisedClients {
 		arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + name
-		records = append(records, stackoutputs.ClientRecord{Name: name, ClientID: name + "-id", SecretArn: arn, Scopes: scopes})
+		records = append(records, contract.ClientRecord{Name: name, ClientID: name + "-id", SecretArn: arn, Scopes: scopes})
 		body, _ := json.Marshal(map[string]string{"client_id": name + "-id", "client_secret": name + "-s3cret", "token_url": tokens.TokenURL()})
 		secrets[arn] = string(body)
 	}
 	list, _ := json.Marshal(records)
-	outputs[stackoutputs.Clients("Auth")] = string(list)
+	outputs[contract.Clients("Auth")] = string(list)
 	cf := &fakeCloudFormation{outputs: outputs}
 	sm := &fakeSecretsManager{secrets: secrets, previous: map[string]string{}}
 	return &deployment{tokens: tokens, api: api, cf: cf, sm: sm,
@@ -236,17 +236,17 @@ func TestCannotVerifyWithoutTheStackOutputs(t *testing.T) {
 	_, err := d.verifier.Run(context.Background(), "Nope")
 	assert.ErrorContains(t, err, "reading stack Nope")
 
-	delete(d.cf.outputs, stackoutputs.AccessPolicy)
+	delete(d.cf.outputs, contract.AccessPolicy)
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, "has no readable AccessPolicy output")
 
 	d = deploy(t, promisedClients)
-	delete(d.cf.outputs, stackoutputs.Clients("Auth"))
+	delete(d.cf.outputs, contract.Clients("Auth"))
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, "has no readable AuthClients output")
 
 	d = deploy(t, promisedClients)
-	d.cf.outputs[stackoutputs.Clients("Auth")] = `[{"name":"janitor","clientId":"janitor-id","scopes":["weather-api/get"]}]`
+	d.cf.outputs[contract.Clients("Auth")] = `[{"name":"janitor","clientId":"janitor-id","scopes":["weather-api/get"]}]`
 	_, err = d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, `client "janitor" has no secretArn in AuthClients`)
 
@@ -265,7 +265,7 @@ func TestCannotVerifyWithoutTheStackOutputs(t *testing.T) {
 // "cannot verify", before any request.
 func TestRefusesPlainTextURLs(t *testing.T) {
 	d := deploy(t, promisedClients)
-	d.cf.outputs[stackoutputs.APIURL] = "http://abc123.execute-api.eu-west-1.amazonaws.com/weather/"
+	d.cf.outputs[contract.APIURL] = "http://abc123.execute-api.eu-west-1.amazonaws.com/weather/"
 	_, err := d.verifier.Run(context.Background(), "WeatherEvents")
 	assert.EqualError(t, err, `verify: stack WeatherEvents: ApiUrl output "http://abc123.execute-api.eu-west-1.amazonaws.com/weather" is not https: the bearer token would cross the network in clear text (plain http is allowed only to a loopback host: 127.0.0.0/8, ::1 or localhost)`)
 
@@ -293,7 +293,7 @@ func (l toLocal) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestAcceptsAnHTTPSAPIURL(t *testing.T) {
 	d := deploy(t, promisedClients)
-	d.cf.outputs[stackoutputs.APIURL] = "https://api.example.test/"
+	d.cf.outputs[contract.APIURL] = "https://api.example.test/"
 	d.verifier.HTTP = toLocal{api: d.api.URL}
 	report, err := d.verifier.Run(context.Background(), "WeatherEvents")
 	require.NoError(t, err)

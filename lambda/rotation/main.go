@@ -29,23 +29,25 @@ import (
 
 	"github.com/scopegate/scopegate/lambda/awsenv"
 	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // The function's configuration, set by the stack.
 const (
 	// UserPoolIDEnvVar is the user pool of the clients whose secrets the
 	// function rotates. Required.
-	UserPoolIDEnvVar = "USER_POOL_ID"
+	UserPoolIDEnvVar = contract.EnvUserPoolID
 	// OverlapEnvVar is how long, in seconds, the previous client secret keeps
 	// working after a rotation, and so the shortest time between two
 	// rotations. Default: 7 days (rotate.DefaultOverlap).
-	OverlapEnvVar = "OVERLAP_SECONDS"
+	OverlapEnvVar = contract.EnvOverlapSeconds
 	// RetireFunctionEnvVar is the function the retire schedules invoke.
 	// Default: this function (the ARN it is invoked by).
-	RetireFunctionEnvVar = "RETIRE_FUNCTION_ARN"
+	RetireFunctionEnvVar = contract.EnvRetireFunctionArn
 	// RetireRoleEnvVar is the role EventBridge Scheduler assumes to invoke
 	// it. Required.
-	RetireRoleEnvVar = "RETIRE_ROLE_ARN"
+	RetireRoleEnvVar = contract.EnvRetireRoleArn
 )
 
 func main() {

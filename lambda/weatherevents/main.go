@@ -17,18 +17,20 @@ import (
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 	"github.com/scopegate/scopegate/routetable"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // The function's configuration, set by the stack.
 const (
 	// TableEnvVar names the DynamoDB table the function stores events in.
-	TableEnvVar = "TABLE_NAME"
+	TableEnvVar = contract.EnvEventsTable
 	// KeysTableEnvVar names the table of idempotency keys (TTL on
 	// weather.TTLAttribute).
-	KeysTableEnvVar = "IDEMPOTENCY_TABLE_NAME"
+	KeysTableEnvVar = contract.EnvIdempotencyTable
 	// StorageTimeoutEnvVar bounds each storage call, in milliseconds.
 	// Default: api.DefaultStorageTimeout.
-	StorageTimeoutEnvVar = "STORAGE_TIMEOUT_MS"
+	StorageTimeoutEnvVar = contract.EnvStorageTimeoutMS
 )
 
 func main() {

@@ -73,6 +73,8 @@ import (
 	schedulertypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+
+	"github.com/scopegate/scopegate/contract"
 )
 
 // Secrets Manager's rotation steps and staging labels.
@@ -90,10 +92,10 @@ const (
 const (
 	// APIKeyIDField is the id of the client's API Gateway API key, written by
 	// CloudFormation into the secret's first value.
-	APIKeyIDField = "api_key_id"
+	APIKeyIDField = contract.SecretAPIKeyID
 	// APIKeyField is the key's value, which the rotation writes into every
 	// version it creates from a value with APIKeyIDField.
-	APIKeyField = "api_key"
+	APIKeyField = contract.SecretAPIKey
 )
 
 // RetireEventKind is the "scopegate" field of a retire event.
@@ -883,7 +885,7 @@ func (r *Rotator) read(ctx context.Context, arn, versionID, stage string) (*secr
 		return nil, fmt.Errorf("the value of %s is not a JSON object", what)
 	}
 	for name, dst := range map[string]*string{
-		"client_id": &v.ClientID, "client_secret": &v.ClientSecret, "client_secret_id": &v.ClientSecretID, "token_url": &v.TokenURL,
+		contract.SecretClientID: &v.ClientID, contract.SecretClientSecret: &v.ClientSecret, contract.SecretClientSecretID: &v.ClientSecretID, contract.SecretTokenURL: &v.TokenURL,
 		APIKeyIDField: &v.APIKeyID, APIKeyField: &v.APIKey,
 	} {
 		if raw, ok := v.fields[name]; ok && json.Unmarshal(raw, dst) != nil {
@@ -901,7 +903,7 @@ func (r *Rotator) read(ctx context.Context, arn, versionID, stage string) (*secr
 // field kept as it is.
 func (v *secretValue) with(secret, id, apiKey string) (string, error) {
 	fields := maps.Clone(v.fields)
-	set := map[string]string{"client_secret": secret, "client_secret_id": id}
+	set := map[string]string{contract.SecretClientSecret: secret, contract.SecretClientSecretID: id}
 	if apiKey != "" {
 		set[APIKeyField] = apiKey
 	}

@@ -1,7 +1,11 @@
-// Package stackoutputs names the CloudFormation outputs scopegate's stacks
-// publish. The constructs write them and the verifier reads them, so both take
-// the names from here. It has no CDK dependency.
-package stackoutputs
+// Package contract is what crosses the deploy boundary: the names and shapes
+// that the stacks scopegate synthesizes write and the code that runs against
+// them (the functions, m2mclient, the verifier, budget) reads. Each is written
+// once, here: the stack outputs and their records, the client secret's JSON,
+// the functions' environment variables, and the AWS quotas both the
+// constructs and the synth-time checks enforce. It imports nothing but the
+// standard library, so every side can import it.
+package contract
 
 import "strings"
 
