@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/cdktest"
 	"github.com/scopegate/scopegate/routetable"
-	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/stacks"
 )
 

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/verify"
 	"github.com/scopegate/scopegate/contract"
+	"github.com/scopegate/scopegate/internal/verify"
 )
 
 type failingCloudFormation struct{}

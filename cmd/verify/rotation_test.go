@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
-	"github.com/scopegate/scopegate/contract"
 )
 
 const serviceARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-service"
