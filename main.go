@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -14,8 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/scopegate/scopegate/apiguard"
 	"github.com/scopegate/scopegate/budget"
+	"github.com/scopegate/scopegate/cdkapp"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/stacks"
@@ -116,23 +115,29 @@ var budgetAdvice = budget.Advice{
 }
 
 // synth builds the stacks from the configuration, synthesizes them and
-// checks every template against AWS's limits and the guard of every API. A refused configuration value,
-// a construct's validation error and a limit a deploy would hit all come back
-// as an error that names the key or prop to change.
-func synth(app awscdk.App) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if e, ok := r.(error); ok {
-				err = e
-			} else {
-				err = fmt.Errorf("%v", r)
-			}
-		}
-	}()
+// checks the assembly (cdkapp.Synth: AWS's limits and the guard of every
+// API). A refused configuration value, a construct's validation error, a
+// limit a deploy would hit and an unguarded method all come back as an error
+// that names the key, prop or method to change.
+func synth(app awscdk.App) error {
 	cfg, err := readConfig(app)
 	if err != nil {
 		return err
 	}
+	if err := cdkapp.Catch(func() { build(app, cfg) }); err != nil {
+		return err
+	}
+	limits := budget.DefaultLimits()
+	if n := cfg.Quotas.UsagePlansPerRegion; n > 0 {
+		limits.UsagePlansPerRegion = n
+	}
+	// AWS's limits, and every method of a guarded API wherever it was added.
+	_, err = cdkapp.Synth(app, cdkapp.Options{Limits: &limits, Advice: budgetAdvice})
+	return err
+}
+
+// build adds the stacks the configuration describes to app.
+func build(app awscdk.App, cfg config) {
 	// The CLI fills these in from the caller's credentials; without both the
 	// stacks stay environment-agnostic, and one template deploys anywhere.
 	var env *awscdk.Environment
@@ -181,14 +186,6 @@ func synth(app awscdk.App) (err error) {
 	if nag := app.Node().TryGetContext(jsii.String("scopegate:nag")); nag == true || nag == "true" {
 		stacks.AddNagChecks(app)
 	}
-	assembly := app.Synth(nil)
-	limits := budget.DefaultLimits()
-	if n := cfg.Quotas.UsagePlansPerRegion; n > 0 {
-		limits.UsagePlansPerRegion = n
-	}
-	// Both judge the assembly as it will deploy: AWS's limits, and every
-	// method of a guarded API wherever it was added (package apiguard).
-	return errors.Join(budget.CheckDir(*assembly.Directory(), limits, budgetAdvice), apiguard.CheckDir(*assembly.Directory()))
 }
 
 // readConfig decodes the "scopegate" context value strictly, so a misspelt key

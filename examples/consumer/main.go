@@ -4,8 +4,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -13,8 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/scopegate/scopegate/apiguard"
-	"github.com/scopegate/scopegate/budget"
+	"github.com/scopegate/scopegate/cdkapp"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
@@ -63,19 +60,16 @@ func NewOrdersStack(scope constructs.Construct, id, moduleDir string) *OrdersSta
 	return &OrdersStack{Stack: stack, Auth: auth, API: api}
 }
 
+// main synthesizes the app and checks its assembly (AWS's limits, and every
+// method of the guarded API in every template): any problem is printed one
+// line each and exits 1.
 func main() {
-	app := awscdk.NewApp(nil)
-	dir, err := os.Getwd()
-	if err == nil {
+	cdkapp.Main(func(app awscdk.App) error {
+		dir, err := os.Getwd()
+		if err != nil {
+			return err
+		}
 		NewOrdersStack(app, "Orders", dir)
-		dir := *app.Synth(nil).Directory()
-		// AWS's limits, and every method of a guarded API in every template
-		// of the assembly, wherever it was added.
-		err = errors.Join(budget.CheckDir(dir, budget.DefaultLimits(), nil), apiguard.CheckDir(dir))
-	}
-	jsii.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+		return nil
+	})
 }

@@ -1,0 +1,124 @@
+// Package cdkapp runs a CDK app built from scopegate's constructs the way a
+// user's `cdk synth` should end: with one line per problem and exit status
+// 1, never a goroutine dump. It synthesizes the app, turns the CDK's
+// validation errors (which reach Go as panics through jsii) into errors, and
+// judges the assembly with package budget (AWS limits) and package apiguard
+// (every method of a guarded API, in every template).
+//
+// A consumer's main is one call:
+//
+//	func main() {
+//		cdkapp.Main(func(app awscdk.App) error {
+//			NewOrdersStack(app, "Orders")
+//			return nil
+//		})
+//	}
+package cdkapp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/apiguard"
+	"github.com/scopegate/scopegate/budget"
+)
+
+// Options tune the checks after synth.
+type Options struct {
+	// Limits are the AWS limits budget checks. Default: budget.DefaultLimits().
+	Limits *budget.Limits
+	// Advice names what to change for each kind of finding (budget.Advice).
+	Advice budget.Advice
+}
+
+// Synth synthesizes app and judges its assembly. It returns the assembly's
+// directory, or an error that says every problem, one per line: a
+// construct's validation error, an AWS limit a deploy would pass, a method
+// of a guarded API that needs no scoped token. It does not panic for them.
+func Synth(app awscdk.App, opts Options) (string, error) {
+	var dir string
+	if err := Catch(func() { dir = *app.Synth(nil).Directory() }); err != nil {
+		return "", err
+	}
+	limits := budget.DefaultLimits()
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
+	return dir, errors.Join(budget.CheckDir(dir, limits, opts.Advice), apiguard.CheckDir(dir))
+}
+
+// Catch runs fn and returns what it panicked with as an error: props a
+// construct refused, or the CDK's "Validation failed" with one line per
+// construct. JavaScript stack frames are dropped; the messages are kept.
+func Catch(fn func()) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		e, ok := r.(error)
+		if !ok {
+			e = fmt.Errorf("%v", r)
+		}
+		if msg := clean(e.Error()); msg != e.Error() {
+			e = errors.New(msg)
+		}
+		err = e
+	}()
+	fn()
+	return nil
+}
+
+// clean drops the "Error: " jsii puts before a JavaScript error's message
+// and the stack frames ("    at ...") after it.
+func clean(msg string) string {
+	var lines []string
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "at ") {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	return strings.TrimPrefix(strings.TrimSpace(strings.Join(lines, "\n")), "Error: ")
+}
+
+// Main builds the app with build, synthesizes and checks it (Synth), prints
+// any error to stderr, stops the jsii kernel and exits: 0, or 1 with the
+// problems one per line. An error build returns (a bad configuration value)
+// is printed the same way.
+func Main(build func(app awscdk.App) error) {
+	MainWith(Options{}, build)
+}
+
+// MainWith is Main with Options.
+func MainWith(opts Options, build func(app awscdk.App) error) {
+	var code int
+	if err := Catch(func() { code = run(awscdk.NewApp(nil), build, opts, os.Stderr) }); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	jsii.Close()
+	os.Exit(code)
+}
+
+func run(app awscdk.App, build func(app awscdk.App) error, opts Options, stderr io.Writer) int {
+	err := Catch(func() {
+		if err := build(app); err != nil {
+			panic(err)
+		}
+	})
+	if err == nil {
+		_, err = Synth(app, opts)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
