@@ -1,7 +1,6 @@
 package m2mclient_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ func BenchmarkTokenRequestsPer1000Calls(b *testing.B) {
 	for b.Loop() {
 		tokens := oauthtest.NewTokenServer(map[string]oauthtest.Client{"c": {Secret: "s", Scopes: []string{"weather-api/get"}}})
 		api := oauthtest.NewAPI(weatherRoutes, tokens)
-		client, err := m2mclient.New(context.Background(), m2mclient.Config{TokenURL: tokens.TokenURL(), ClientID: "c", ClientSecret: "s"})
+		client, err := m2mclient.New(m2mclient.Config{TokenURL: tokens.TokenURL(), ClientID: "c", ClientSecret: "s"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -61,7 +60,7 @@ func BenchmarkTokenRequestsPer1000ScopeMisses(b *testing.B) {
 	for b.Loop() {
 		tokens := oauthtest.NewTokenServer(map[string]oauthtest.Client{"c": {Secret: "s", Scopes: []string{"weather-api/post"}}})
 		api := oauthtest.NewAPI(weatherRoutes, tokens)
-		client, err := m2mclient.New(context.Background(), m2mclient.Config{TokenURL: tokens.TokenURL(), ClientID: "c", ClientSecret: "s"})
+		client, err := m2mclient.New(m2mclient.Config{TokenURL: tokens.TokenURL(), ClientID: "c", ClientSecret: "s"})
 		if err != nil {
 			b.Fatal(err)
 		}

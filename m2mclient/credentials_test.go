@@ -84,7 +84,7 @@ func fromSecret(sm *fakeSecretsManager) m2mclient.Config {
 func TestCredentialsFromASecret(t *testing.T) {
 	tokens, api := servers(t)
 	sm := newSecret(credentialsJSON("s3cret", tokens.TokenURL(), "client_secret_id", "abc123"))
-	c, err := m2mclient.New(context.Background(), fromSecret(sm))
+	c, err := m2mclient.New(fromSecret(sm))
 	require.NoError(t, err)
 	assert.EqualValues(t, 0, sm.Reads(), "New does no I/O")
 
@@ -133,7 +133,7 @@ func newRotation(t *testing.T) *rotation {
 	sm := newSecret(credentialsJSON("s3cret", tokens.TokenURL()))
 	cfg := fromSecret(sm)
 	cfg.Now = clk.Now
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 	return &rotation{tokens: tokens, api: api, sm: sm, clk: clk, client: c}
 }
@@ -234,7 +234,7 @@ func TestConcurrentCallersShareOneReread(t *testing.T) {
 func TestAnUnchangedSecretIsNotRetried(t *testing.T) {
 	tokens, api := servers(t)
 	sm := newSecret(credentialsJSON("wr0ng-s3cret", tokens.TokenURL()))
-	c, err := m2mclient.New(context.Background(), fromSecret(sm))
+	c, err := m2mclient.New(fromSecret(sm))
 	require.NoError(t, err)
 	_, err = c.Get(api.URL + "/")
 	require.Error(t, err)
@@ -251,7 +251,7 @@ func TestStaticCredentialsAreNotReread(t *testing.T) {
 	tokens, api := servers(t)
 	cfg := config(tokens)
 	cfg.ClientSecret = "wr0ng"
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 	_, err = c.Get(api.URL + "/")
 	assert.ErrorIs(t, err, m2mclient.ErrInvalidClient)
@@ -287,7 +287,7 @@ func TestTheRereadAsksForFreshCredentials(t *testing.T) {
 	current := old
 	current.ClientSecret = "s3cret"
 	p := &recordingProvider{creds: []m2mclient.Credentials{old, current}}
-	c, err := m2mclient.New(context.Background(), m2mclient.Config{Credentials: p})
+	c, err := m2mclient.New(m2mclient.Config{Credentials: p})
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
 	assert.Equal(t, []bool{false, true}, p.called)
@@ -299,7 +299,7 @@ func TestAFailedReadIsTriedAgainByTheNextCall(t *testing.T) {
 	tokens, api := servers(t)
 	good := m2mclient.Credentials{ClientID: "weather-service", ClientSecret: "s3cret", TokenURL: tokens.TokenURL()}
 	p := &recordingProvider{creds: []m2mclient.Credentials{{}, good}, errs: []error{errors.New("ThrottlingException: Rate exceeded")}}
-	c, err := m2mclient.New(context.Background(), m2mclient.Config{Credentials: p})
+	c, err := m2mclient.New(m2mclient.Config{Credentials: p})
 	require.NoError(t, err)
 	_, err = c.Get(api.URL + "/")
 	assert.ErrorContains(t, err, "m2mclient: reading the credentials: ThrottlingException: Rate exceeded")
@@ -313,7 +313,7 @@ func TestAFailedReadIsTriedAgainByTheNextCall(t *testing.T) {
 func TestAFailedRereadKeepsTheRefusal(t *testing.T) {
 	tokens, api := servers(t)
 	sm := newSecret(credentialsJSON("s3cret", tokens.TokenURL()))
-	c, err := m2mclient.New(context.Background(), fromSecret(sm))
+	c, err := m2mclient.New(fromSecret(sm))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
 
@@ -350,7 +350,7 @@ func TestRefusesAnUnusableSecret(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fromSecret(newSecret(tc.value))
 			cfg.Base = noNetwork{t}
-			c, err := m2mclient.New(context.Background(), cfg)
+			c, err := m2mclient.New(cfg)
 			require.NoError(t, err)
 			_, err = c.Get("https://api.example.com/")
 			require.Error(t, err)
@@ -384,7 +384,7 @@ func TestRefusesAnUnusableSecret(t *testing.T) {
 func TestAProvidersTokenURLMustBeHTTPS(t *testing.T) {
 	cfg := fromSecret(newSecret(credentialsJSON("s3cret", "http://auth.example.com/oauth2/token?k=v")))
 	cfg.Base = noNetwork{t}
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 	_, err = c.Get("https://api.example.com/")
 	var insecure *m2mclient.InsecureURLError
@@ -395,7 +395,7 @@ func TestAProvidersTokenURLMustBeHTTPS(t *testing.T) {
 	tokens, api := servers(t)
 	good := m2mclient.Credentials{ClientID: "weather-service", ClientSecret: "wr0ng", TokenURL: tokens.TokenURL()}
 	bad := m2mclient.Credentials{ClientID: "weather-service", ClientSecret: "s3cret", TokenURL: "http://auth.example.com/oauth2/token"}
-	c, err = m2mclient.New(context.Background(), m2mclient.Config{Credentials: &recordingProvider{creds: []m2mclient.Credentials{good, bad}}})
+	c, err = m2mclient.New(m2mclient.Config{Credentials: &recordingProvider{creds: []m2mclient.Credentials{good, bad}}})
 	require.NoError(t, err)
 	_, err = c.Get(api.URL + "/")
 	assert.ErrorAs(t, err, &insecure)
@@ -403,7 +403,7 @@ func TestAProvidersTokenURLMustBeHTTPS(t *testing.T) {
 	assert.EqualValues(t, 1, tokens.Requests())
 
 	// A provider's credentials must be complete.
-	c, err = m2mclient.New(context.Background(), m2mclient.Config{Base: noNetwork{t},
+	c, err = m2mclient.New(m2mclient.Config{Base: noNetwork{t},
 		Credentials: &recordingProvider{creds: []m2mclient.Credentials{{ClientID: "x"}}}})
 	require.NoError(t, err)
 	_, err = c.Get("https://api.example.com/")
@@ -417,17 +417,17 @@ func TestCredentialsOneWayOrTheOther(t *testing.T) {
 		{Credentials: m2mclient.SecretsManagerCredentials{Client: sm, SecretID: secretARN}, TokenURL: "https://x/oauth2/token"},
 		{Credentials: m2mclient.SecretsManagerCredentials{Client: sm, SecretID: secretARN}, APIKey: "k"},
 	} {
-		_, err := m2mclient.New(context.Background(), cfg)
+		_, err := m2mclient.New(cfg)
 		assert.EqualError(t, err, "m2mclient: set either Credentials or TokenURL, ClientID and ClientSecret (and APIKey), not both")
 	}
 	for _, p := range []m2mclient.CredentialsProvider{
 		m2mclient.SecretsManagerCredentials{SecretID: secretARN},
 		&m2mclient.SecretsManagerCredentials{Client: sm},
 	} {
-		_, err := m2mclient.New(context.Background(), m2mclient.Config{Credentials: p})
+		_, err := m2mclient.New(m2mclient.Config{Credentials: p})
 		assert.EqualError(t, err, "m2mclient: SecretsManagerCredentials needs a Client and a SecretID")
 	}
-	_, err := m2mclient.New(context.Background(), m2mclient.Config{})
+	_, err := m2mclient.New(m2mclient.Config{})
 	assert.EqualError(t, err, "m2mclient: TokenURL, ClientID and ClientSecret are required, or Credentials")
 	assert.EqualValues(t, 0, sm.Reads())
 }
@@ -467,7 +467,7 @@ func TestSendsTheAPIKey(t *testing.T) {
 	seen := &tokenHeaders{}
 	cfg := fromSecret(newSecret(credentialsJSON("s3cret", tokens.TokenURL(), "api_key", "k3y-value")))
 	cfg.Base = seen
-	transport, err := m2mclient.NewTransport(context.Background(), cfg)
+	transport, err := m2mclient.NewTransport(cfg)
 	require.NoError(t, err)
 	c := &http.Client{Transport: transport}
 
@@ -500,7 +500,7 @@ func TestSendsTheAPIKey(t *testing.T) {
 func TestWithoutTheAPIKeyTheAPIForbids(t *testing.T) {
 	tokens, api := servers(t)
 	api.RequireAPIKey("weather-service", "k3y-value")
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	resp, err := c.Get(api.URL + "/")
 	require.NoError(t, err)
@@ -516,7 +516,7 @@ func TestWithoutTheAPIKeyTheAPIForbids(t *testing.T) {
 	// Static credentials can carry the key too.
 	cfg := config(tokens)
 	cfg.APIKey = "k3y-value"
-	c, err = m2mclient.New(context.Background(), cfg)
+	c, err = m2mclient.New(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
 	assert.Equal(t, "k3y-value", api.Received()[1].APIKey)
@@ -530,7 +530,7 @@ func TestARotatedSecretBringsItsAPIKey(t *testing.T) {
 	// Rebuild the caller so its first read has the key.
 	cfg := fromSecret(r.sm)
 	cfg.Now = r.clk.Now
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 	r.client = c
 	r.api.RequireAPIKey("weather-service", "k3y-1")

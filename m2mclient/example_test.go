@@ -1,7 +1,6 @@
 package m2mclient_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 
@@ -21,7 +20,7 @@ func Example() {
 	api := oauthtest.NewAPI(routetable.Table{{Method: "GET", Path: "/", Scopes: []string{"weather-api/get"}}}, tokens)
 	defer api.Close()
 
-	client, err := m2mclient.New(context.Background(), m2mclient.Config{
+	client, err := m2mclient.New(m2mclient.Config{
 		TokenURL:     tokens.TokenURL(), // the AuthTokenUrl output
 		ClientID:     "client-id",
 		ClientSecret: "client-secret",
@@ -60,7 +59,7 @@ func ExampleSecretsManagerCredentials() {
 	// secretArn of the stack's AuthClients output.
 	secrets := newSecret(`{"client_id":"weather-service","client_secret":"first-secret","token_url":"` + tokens.TokenURL() + `"}`)
 
-	client, err := m2mclient.New(context.Background(), m2mclient.Config{
+	client, err := m2mclient.New(m2mclient.Config{
 		Credentials: m2mclient.SecretsManagerCredentials{Client: secrets, SecretID: secretARN},
 	})
 	if err != nil {

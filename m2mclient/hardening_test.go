@@ -36,7 +36,7 @@ func TestRefusesAPlainTextTokenURL(t *testing.T) {
 		"https:///oauth2/token",
 	} {
 		t.Run(raw, func(t *testing.T) {
-			_, err := m2mclient.New(context.Background(), m2mclient.Config{
+			_, err := m2mclient.New(m2mclient.Config{
 				TokenURL: raw, ClientID: "weather-service", ClientSecret: "s3cret", Base: noNetwork{t}})
 			require.Error(t, err)
 			assert.ErrorContains(t, err, "is not https: the client secret would cross the network in clear text")
@@ -44,12 +44,12 @@ func TestRefusesAPlainTextTokenURL(t *testing.T) {
 			assert.ErrorAs(t, err, &insecure)
 		})
 	}
-	_, err := m2mclient.New(context.Background(), m2mclient.Config{
+	_, err := m2mclient.New(m2mclient.Config{
 		TokenURL: "http://example.com/oauth2/token", ClientID: "weather-service", ClientSecret: "s3cret"})
 	assert.EqualError(t, err, `m2mclient: TokenURL "http://example.com/oauth2/token" is not https: the client secret would cross the network in clear text (plain http is allowed only to a loopback host: 127.0.0.0/8, ::1 or localhost)`)
 
 	// The URL is named without what may be secret in it.
-	_, err = m2mclient.New(context.Background(), m2mclient.Config{
+	_, err = m2mclient.New(m2mclient.Config{
 		TokenURL: "http://user:pa55@example.com/oauth2/token?key=k3y#frag", ClientID: "weather-service", ClientSecret: "s3cret"})
 	assert.ErrorContains(t, err, `"http://example.com/oauth2/token" is not https`)
 	assert.NotContains(t, err.Error(), "pa55")
@@ -65,7 +65,7 @@ func TestAcceptsHTTPSAndLoopbackTokenURLs(t *testing.T) {
 		"http://LOCALHOST/oauth2/token",
 		"http://[::1]:8080/oauth2/token",
 	} {
-		_, err := m2mclient.NewTransport(context.Background(), m2mclient.Config{
+		_, err := m2mclient.NewTransport(m2mclient.Config{
 			TokenURL: raw, ClientID: "weather-service", ClientSecret: "s3cret", Base: noNetwork{t}})
 		assert.NoError(t, err, raw)
 		assert.NoError(t, m2mclient.CheckAPIURL(strings.TrimSuffix(raw, "oauth2/token")), raw)
@@ -77,7 +77,7 @@ func TestWorksOverLoopbackByName(t *testing.T) {
 	tokens, api := servers(t)
 	cfg := config(tokens)
 	cfg.TokenURL = strings.Replace(cfg.TokenURL, "127.0.0.1", "localhost", 1)
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, get(t, c, strings.Replace(api.URL, "127.0.0.1", "localhost", 1)+"/"))
 	assert.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
@@ -86,7 +86,7 @@ func TestWorksOverLoopbackByName(t *testing.T) {
 // The bearer token is not sent to a plain-http API, and not even fetched.
 func TestRefusesAPlainTextAPIURL(t *testing.T) {
 	tokens, _ := servers(t)
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	c.Transport.(*m2mclient.Transport).Token() // nothing to refuse here: the token URL is loopback
 	before := tokens.Requests()
@@ -100,7 +100,7 @@ func TestRefusesAPlainTextAPIURL(t *testing.T) {
 	// Through a bare Transport, before any token request or network use.
 	cfg := config(tokens)
 	cfg.Base = noNetwork{t}
-	transport, err := m2mclient.NewTransport(context.Background(), cfg)
+	transport, err := m2mclient.NewTransport(cfg)
 	require.NoError(t, err)
 	req, _ := http.NewRequest(http.MethodGet, "http://api.example.com/", nil)
 	_, err = transport.RoundTrip(req)
@@ -115,7 +115,7 @@ func TestRefusesATokenRedirectToPlainText(t *testing.T) {
 		http.Redirect(w, r, "http://example.com/oauth2/token", http.StatusTemporaryRedirect)
 	}))
 	defer redirector.Close()
-	transport, err := m2mclient.NewTransport(context.Background(), m2mclient.Config{
+	transport, err := m2mclient.NewTransport(m2mclient.Config{
 		TokenURL: redirector.URL + "/oauth2/token", ClientID: "weather-service", ClientSecret: "s3cret"})
 	require.NoError(t, err)
 	_, err = transport.Token()
@@ -124,39 +124,13 @@ func TestRefusesATokenRedirectToPlainText(t *testing.T) {
 	assert.NotContains(t, err.Error(), "s3cret")
 }
 
-// x/oauth2's clientcredentials keeps the context it is given for every later
-// token request; the client must not keep the one given to New.
-func TestRefreshDoesNotDependOnTheConstructorsContext(t *testing.T) {
-	tokens, api := servers(t)
-	clk := &clock{now: time.Now()}
-	tokens.ExpiresIn, tokens.Now = 5*time.Minute, clk.Now
-	cfg := config(tokens)
-	cfg.Now = clk.Now
-
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := m2mclient.New(ctx, cfg)
-	require.NoError(t, err)
-	cancel()
-	require.Equal(t, http.StatusOK, get(t, c, api.URL+"/"), "first token, fetched after the cancel")
-
-	ctx, cancel = context.WithCancel(context.Background())
-	c, err = m2mclient.New(ctx, cfg)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
-	cancel()
-	clk.Advance(10 * time.Minute) // the token has expired: the next call needs a fresh one
-	requests := tokens.Requests()
-	require.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
-	assert.Equal(t, requests+1, tokens.Requests(), "one fresh token")
-}
-
 // A caller's deadline bounds its own wait for a token, but not the token
 // request, whose token (already issued, and billed) is kept for the next call.
 func TestACallersDeadlineBoundsItsWaitNotTheTokenRequest(t *testing.T) {
 	tokens, api := servers(t)
 	release := tokens.Hold()
 	defer release()
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -179,7 +153,7 @@ func TestNegativeRefreshBeforeIsAConfigError(t *testing.T) {
 	tokens, _ := servers(t)
 	cfg := config(tokens)
 	cfg.RefreshBefore = -time.Second
-	_, err := m2mclient.New(context.Background(), cfg)
+	_, err := m2mclient.New(cfg)
 	assert.EqualError(t, err, "m2mclient: RefreshBefore is -1s; it must be zero (the default, 1m0s) or positive")
 }
 
@@ -194,7 +168,7 @@ func TestATokenShorterThanRefreshBeforeIsFetchedOncePerLifetime(t *testing.T) {
 			tokens.ExpiresIn, tokens.Now = 5*time.Minute, clk.Now
 			cfg := config(tokens)
 			cfg.Now, cfg.RefreshBefore = clk.Now, early
-			c, err := m2mclient.New(context.Background(), cfg)
+			c, err := m2mclient.New(cfg)
 			require.NoError(t, err)
 
 			// 180 calls, one every 5 s, over three token lifetimes (15 min).
@@ -224,7 +198,7 @@ func TestInvalidScopeNamesTheScopesAskedFor(t *testing.T) {
 	} {
 		cfg := config(tokens)
 		cfg.Scopes = tc.scopes
-		c, err := m2mclient.New(context.Background(), cfg)
+		c, err := m2mclient.New(cfg)
 		require.NoError(t, err)
 		_, err = c.Get(api.URL + "/")
 		require.Error(t, err)
@@ -249,7 +223,7 @@ var keyFormat = regexp.MustCompile(`^"[0-9a-f]{32}"$`)
 // that honours Idempotency-Key stores the event once.
 func TestAPostAndItsRetryCarryTheSameIdempotencyKey(t *testing.T) {
 	tokens, api := servers(t)
-	transport, err := m2mclient.NewTransport(context.Background(), config(tokens))
+	transport, err := m2mclient.NewTransport(config(tokens))
 	require.NoError(t, err)
 	c := &http.Client{Transport: transport}
 	old, err := transport.Token()
@@ -275,7 +249,7 @@ func TestAPostAndItsRetryCarryTheSameIdempotencyKey(t *testing.T) {
 
 func TestSeparatePostsCarryDifferentIdempotencyKeys(t *testing.T) {
 	tokens, api := servers(t)
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	for range 2 {
 		resp, err := c.Post(api.URL+"/", "application/json", strings.NewReader(`{"name":"x"}`))
@@ -294,7 +268,7 @@ func TestSeparatePostsCarryDifferentIdempotencyKeys(t *testing.T) {
 
 func TestACallersIdempotencyKeyIsKept(t *testing.T) {
 	tokens, api := servers(t)
-	transport, err := m2mclient.NewTransport(context.Background(), config(tokens))
+	transport, err := m2mclient.NewTransport(config(tokens))
 	require.NoError(t, err)
 	c := &http.Client{Transport: transport}
 	old, err := transport.Token()
@@ -316,7 +290,7 @@ func TestACallersIdempotencyKeyIsKept(t *testing.T) {
 // A caller that has already given up starts no (billed) token request.
 func TestNoTokenRequestForACancelledCall(t *testing.T) {
 	tokens, api := servers(t)
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -339,7 +313,7 @@ func TestDoesNotCarryTheTokenToAnotherHost(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+"/collect", http.StatusFound)
 	}))
 	t.Cleanup(redirecting.Close)
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	_, err = c.Get(redirecting.URL + "/")
 	assert.ErrorContains(t, err, "refusing to follow a redirect from "+strings.TrimPrefix(redirecting.URL, "http://"))

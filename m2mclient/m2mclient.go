@@ -90,11 +90,10 @@ type Config struct {
 // New returns an *http.Client that authenticates every request with a bearer
 // token for cfg.
 //
-// New does no I/O and does not keep ctx: a token is fetched when a request
-// needs one, on behalf of that request (see Transport.TokenContext), so
-// cancelling ctx after New returns changes nothing.
-func New(ctx context.Context, cfg Config) (*http.Client, error) {
-	t, err := NewTransport(ctx, cfg)
+// New does no I/O and takes no context: a token is fetched when a request
+// needs one, on behalf of that request (see Transport.TokenContext).
+func New(cfg Config) (*http.Client, error) {
+	t, err := NewTransport(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +114,8 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // NewTransport returns the RoundTripper behind New, for callers who compose
-// their own http.Client. Like New, it does not keep ctx.
-func NewTransport(_ context.Context, cfg Config) (*Transport, error) {
+// their own http.Client.
+func NewTransport(cfg Config) (*Transport, error) {
 	provider, rotates := cfg.Credentials, true
 	switch {
 	case provider != nil:
@@ -226,8 +225,7 @@ func (t *Transport) Token() (*oauth2.Token, error) {
 // and its token is cached for the next caller. Cancelling the request with
 // the first caller instead would throw away a token the endpoint has already
 // issued and billed, and under short deadlines every caller would start and
-// abandon another one. No context given to New or NewTransport is involved,
-// so none can break later refreshes.
+// abandon another one.
 func (t *Transport) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	tok, _, err := t.tokenAndKey(ctx)
 	return tok, err

@@ -1,7 +1,6 @@
 package m2mclient_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -50,7 +49,7 @@ func get(t *testing.T, c *http.Client, url string) int {
 // One token request for 1,000 calls from 50 goroutines within its lifetime.
 func TestOneTokenRequestForManyConcurrentCalls(t *testing.T) {
 	tokens, api := servers(t)
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup
@@ -94,7 +93,7 @@ func TestRefreshesShortlyBeforeExpiry(t *testing.T) {
 	tokens.ExpiresIn, tokens.Now = 5*time.Minute, clk.Now
 	cfg := config(tokens)
 	cfg.Now, cfg.RefreshBefore = clk.Now, time.Minute
-	transport, err := m2mclient.NewTransport(context.Background(), cfg)
+	transport, err := m2mclient.NewTransport(cfg)
 	require.NoError(t, err)
 	c := &http.Client{Transport: transport}
 
@@ -116,7 +115,7 @@ func TestRefreshesShortlyBeforeExpiry(t *testing.T) {
 // A 401 (a revoked token, say) gets one retry with a fresh token.
 func TestRetriesOnceWithAFreshTokenAfter401(t *testing.T) {
 	tokens, api := servers(t)
-	transport, err := m2mclient.NewTransport(context.Background(), config(tokens))
+	transport, err := m2mclient.NewTransport(config(tokens))
 	require.NoError(t, err)
 	c := &http.Client{Transport: transport}
 	require.Equal(t, http.StatusOK, get(t, c, api.URL+"/"))
@@ -140,7 +139,7 @@ func TestGivesUpAfterOneRetry(t *testing.T) {
 	stranger := oauthtest.NewTokenServer(nil)
 	api := oauthtest.NewAPI(weatherRoutes, stranger)
 	t.Cleanup(func() { api.Close(); stranger.Close() })
-	c, err := m2mclient.New(context.Background(), config(tokens))
+	c, err := m2mclient.New(config(tokens))
 	require.NoError(t, err)
 	_, err = c.Get(api.URL + "/")
 	assert.ErrorIs(t, err, m2mclient.ErrInsufficientScope)
@@ -159,7 +158,7 @@ func TestAScopeMissBuysAtMostOneExtraTokenPerLifetime(t *testing.T) {
 	tokens.ExpiresIn, tokens.Now = time.Hour, clk.Now
 	cfg := config(tokens)
 	cfg.Scopes, cfg.Now = []string{"weather-api/post"}, clk.Now
-	c, err := m2mclient.New(context.Background(), cfg)
+	c, err := m2mclient.New(cfg)
 	require.NoError(t, err)
 
 	for lifetime := 1; lifetime <= 3; lifetime++ {
@@ -203,7 +202,7 @@ func TestTokenEndpointErrorsAreTyped(t *testing.T) {
 			defer tokens.Throttle(false)
 			cfg := config(tokens)
 			tc.mutate(&cfg)
-			c, err := m2mclient.New(context.Background(), cfg)
+			c, err := m2mclient.New(cfg)
 			require.NoError(t, err)
 			_, err = c.Get(api.URL + "/")
 			require.Error(t, err)
@@ -220,6 +219,6 @@ func TestTokenEndpointErrorsAreTyped(t *testing.T) {
 }
 
 func TestConfigNeedsCredentials(t *testing.T) {
-	_, err := m2mclient.New(context.Background(), m2mclient.Config{TokenURL: "https://x/oauth2/token"})
+	_, err := m2mclient.New(m2mclient.Config{TokenURL: "https://x/oauth2/token"})
 	assert.ErrorContains(t, err, "TokenURL, ClientID and ClientSecret are required")
 }

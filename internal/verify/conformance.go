@@ -140,7 +140,7 @@ func (c *Conformance) token(ctx context.Context, v *Verifier, creds m2mclient.Cr
 	if scope != "" {
 		cfg.Scopes = []string{scope}
 	}
-	t, err := m2mclient.NewTransport(ctx, cfg)
+	t, err := m2mclient.NewTransport(cfg)
 	if err != nil {
 		return "", err
 	}

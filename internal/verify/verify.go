@@ -294,7 +294,7 @@ func (v *Verifier) check(ctx context.Context, client string, version secretVersi
 	if c.requested != NoScope {
 		cfg.Scopes = []string{c.requested}
 	}
-	transport, err := m2mclient.NewTransport(ctx, cfg)
+	transport, err := m2mclient.NewTransport(cfg)
 	if err != nil {
 		row.Token, row.TokenError = expectRefused, err.Error()
 		return row
