@@ -4,82 +4,17 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/cdkapp"
-	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/stacks"
 )
-
-// config is what users may set under the "scopegate" context key.
-type config struct {
-	// Disposable makes the user pools, tables and log groups deletable with
-	// their stacks.
-	Disposable bool `json:"disposable"`
-	// APIGatewayCloudWatchRoleStack names the one stack ("WeatherEvents" or
-	// "ThirdPartyProxy") that creates the account-wide API Gateway CloudWatch
-	// role; empty for none. See the README before setting it.
-	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
-	// ReservedConcurrency of each stack's function; 0 reserves none, for
-	// the rotation functions too. Absent: golambda's default.
-	ReservedConcurrency *int `json:"reservedConcurrency"`
-	// Rotation of every client secret.
-	Rotation struct {
-		Disabled     bool `json:"disabled"`
-		IntervalDays int  `json:"intervalDays"`
-		OverlapHours int  `json:"overlapHours"`
-	} `json:"rotation"`
-	// Quotas are the account's adjustable Cognito quotas, for accounts that
-	// had them raised.
-	Quotas struct {
-		AppClientsPerPool      int `json:"appClientsPerPool"`
-		ResourceServersPerPool int `json:"resourceServersPerPool"`
-		UsagePlansPerRegion    int `json:"usagePlansPerRegion"`
-	} `json:"quotas"`
-	// TokenBudget is the alarm on client-credentials token requests.
-	TokenBudget struct {
-		Disabled      bool    `json:"disabled"`
-		Share         float64 `json:"share"`
-		AlarmTopicArn string  `json:"alarmTopicArn"`
-	} `json:"tokenBudget"`
-	// WeatherEvents configures the WeatherEvents stack.
-	WeatherEvents struct {
-		DomainPrefix string                `json:"domainPrefix"`
-		Clients      []stacks.ClientConfig `json:"clients"`
-		Tiers        []stacks.TierConfig   `json:"tiers"`
-		DefaultTier  string                `json:"defaultTier"`
-	} `json:"weatherEvents"`
-	// ThirdPartyProxy configures the ThirdPartyProxy stack.
-	ThirdPartyProxy struct {
-		DomainPrefix string                     `json:"domainPrefix"`
-		CustomDomain *stacks.CustomDomainConfig `json:"customDomain"`
-		Clients      []stacks.ClientConfig      `json:"clients"`
-		Tiers        []stacks.TierConfig        `json:"tiers"`
-		DefaultTier  string                     `json:"defaultTier"`
-	} `json:"thirdPartyProxy"`
-}
-
-// reservedConcurrency is the functions' ReservedConcurrency: 0 (unset) for
-// the default, golambda.NoReservedConcurrency for a configured 0.
-func (c config) reservedConcurrency() int {
-	switch r := c.ReservedConcurrency; {
-	case r == nil:
-		return 0
-	case *r == 0:
-		return golambda.NoReservedConcurrency
-	default:
-		return *r
-	}
-}
 
 // The stacks' ids, which are also their CloudFormation stack names.
 const (
@@ -158,11 +93,7 @@ func build(app awscdk.App, cfg config) {
 			TokenBudget:                    m2mauth.TokenBudgetProps{Disabled: cfg.TokenBudget.Disabled, Share: cfg.TokenBudget.Share},
 			TokenBudgetTopicArn:            cfg.TokenBudget.AlarmTopicArn,
 			Quotas:                         m2mauth.Quotas(cfg.Quotas),
-			Rotation: m2mauth.RotationProps{
-				Disabled: cfg.Rotation.Disabled,
-				Interval: time.Duration(cfg.Rotation.IntervalDays) * 24 * time.Hour,
-				Overlap:  time.Duration(cfg.Rotation.OverlapHours) * time.Hour,
-			},
+			Rotation:                       cfg.rotation(),
 		}
 	}
 	var weatherDomain m2mauth.Domain
@@ -186,42 +117,4 @@ func build(app awscdk.App, cfg config) {
 	if nag := app.Node().TryGetContext(jsii.String("scopegate:nag")); nag == true || nag == "true" {
 		stacks.AddNagChecks(app)
 	}
-}
-
-// readConfig decodes the "scopegate" context value strictly, so a misspelt key
-// is an error rather than a silently ignored setting. With -c on the command
-// line the value arrives as a JSON string; from cdk.json it is an object.
-func readConfig(app awscdk.App) (config, error) {
-	var cfg config
-	raw := app.Node().TryGetContext(jsii.String("scopegate"))
-	if raw == nil {
-		return cfg, nil
-	}
-	var data []byte
-	if s, ok := raw.(string); ok {
-		data = []byte(s)
-	} else {
-		var err error
-		if data, err = json.Marshal(raw); err != nil {
-			return cfg, fmt.Errorf("context key scopegate: %w", err)
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("context key scopegate: %w", err)
-	}
-	if share := cfg.TokenBudget.Share; share != 0 && !(share > 0 && share <= 1) {
-		return cfg, fmt.Errorf("context key scopegate: tokenBudget.share %v must be more than 0 and at most 1 (a share of Cognito's %d client-credentials requests per second)", share, m2mauth.ClientCredentialsRequestsPerSecond)
-	}
-	if r := cfg.ReservedConcurrency; r != nil && *r < 0 {
-		return cfg, fmt.Errorf("context key scopegate: reservedConcurrency %d must be 0 (reserve none) or positive", *r)
-	}
-	switch cfg.APIGatewayCloudWatchRoleStack {
-	case "", weatherEventsID, thirdPartyProxyID:
-	default:
-		return cfg, fmt.Errorf("context key scopegate: apiGatewayCloudWatchRoleStack %q names no stack (%s or %s)",
-			cfg.APIGatewayCloudWatchRoleStack, weatherEventsID, thirdPartyProxyID)
-	}
-	return cfg, nil
 }

@@ -92,7 +92,7 @@ func TestAFreshAccountConfiguration(t *testing.T) {
 
 	err = synth(synthApp(t, map[string]any{"reservedConcurrency": -1}))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "reservedConcurrency -1 must be 0 (reserve none) or positive")
+	assert.Contains(t, err.Error(), "scopegate.reservedConcurrency: -1 must be 0 (reserve none) or positive")
 }
 
 // partners declares n clients for the config, each allowed weather-api/get.
@@ -245,7 +245,7 @@ func TestSynthNamesTheConfigKeyOfEveryBadValue(t *testing.T) {
 			`scopegate.thirdPartyProxy.clients[0].tier: "platinum" is not one of the declared tiers (gold, bronze)`,
 		}},
 		{"token budget share", map[string]any{"tokenBudget": map[string]any{"share": 1.5}}, []string{
-			"context key scopegate: tokenBudget.share 1.5 must be more than 0 and at most 1",
+			"scopegate.tokenBudget.share: 1.5 must be more than 0 and at most 1",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,11 +290,49 @@ func TestReadConfigWithoutContextIsDefault(t *testing.T) {
 	assert.Equal(t, config{}, cfg)
 }
 
-func TestReadConfigRefusesMisspeltKeys(t *testing.T) {
-	_, err := readConfig(appWithContext(map[string]any{"weatherEvents": map[string]any{"domainprefx": "x"}}))
-	assert.ErrorContains(t, err, `context key scopegate: json: unknown field "domainprefx"`)
-	_, err = readConfig(appWithContext(`{"disposable": "yes"}`))
-	assert.ErrorContains(t, err, "context key scopegate")
+// Every configuration mistake is one line naming its cdk.json key, in the
+// configuration's words: an unknown key with the nearest known one, a value
+// of the wrong kind, a zero where a default was meant, and a value the
+// constructs would refuse, by their own rule.
+func TestReadConfigNamesTheKeyOfEveryMistake(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config any
+		want   []string
+	}{
+		{"a misspelt key", map[string]any{"weatherEvents": map[string]any{"domainprefx": "x"}},
+			[]string{`scopegate.weatherEvents: unknown key "domainprefx"; did you mean "domainPrefix"?`}},
+		{"clients written as client", `{"weatherEvents": {"client": []}}`,
+			[]string{`scopegate.weatherEvents: unknown key "client"; did you mean "clients"?`}},
+		{"a key nothing is near", `{"colour": "blue"}`,
+			[]string{`scopegate: unknown key "colour" (known keys: apiGatewayCloudWatchRoleStack, disposable,`}},
+		{"a string for a boolean", `{"disposable": "yes"}`,
+			[]string{`scopegate.disposable: must be true or false, not the string "yes"`}},
+		{"a string for a number of minutes", `{"weatherEvents": {"clients": [{"name": "x", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": "60"}]}}`,
+			[]string{`scopegate.weatherEvents.clients[0].accessTokenValidityMinutes: must be a whole number, not the string "60"`}},
+		{"a fraction of a day", `{"rotation": {"intervalDays": 1.5}}`,
+			[]string{`scopegate.rotation.intervalDays: must be a whole number, not the number 1.5`}},
+		{"a negative interval", `{"rotation": {"intervalDays": -1}}`,
+			[]string{`scopegate.rotation.intervalDays: -1 must be at least 1 (leave the key out for the default)`}},
+		{"an overlap of zero", `{"rotation": {"overlapHours": 0}}`,
+			[]string{`scopegate.rotation.overlapHours: 0 must be at least 1 (leave the key out for the default)`}},
+		{"an interval past the limit, an overlap the default cannot fit", `{"rotation": {"intervalDays": 2000}}`,
+			[]string{`scopegate.rotation.intervalDays: 2000 days must be a whole number of days from 1 to 1000`}},
+		{"an overlap as long as the interval", `{"rotation": {"intervalDays": 7}}`,
+			[]string{`scopegate.rotation.overlapHours: 168 hours must be a whole number of hours, at least one, and shorter than the interval between rotations (rotation.intervalDays: 168h0m0s)`}},
+		{"two mistakes, two lines", `{"disposable": 1, "tokenBudget": {"shar": 0.5}}`,
+			[]string{"scopegate.disposable: must be true or false, not the number 1\nscopegate.tokenBudget: unknown key \"shar\"; did you mean \"share\"?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := readConfig(appWithContext(tc.config))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "Go struct")
+			assert.NotContains(t, err.Error(), "json:")
+		})
+	}
 }
 
 func TestReadConfigChecksTheCloudWatchRoleStack(t *testing.T) {
@@ -302,5 +340,5 @@ func TestReadConfigChecksTheCloudWatchRoleStack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "WeatherEvents", cfg.APIGatewayCloudWatchRoleStack)
 	_, err = readConfig(appWithContext(map[string]any{"apiGatewayCloudWatchRoleStack": "Weather"}))
-	assert.ErrorContains(t, err, `apiGatewayCloudWatchRoleStack "Weather" names no stack (WeatherEvents or ThirdPartyProxy)`)
+	assert.ErrorContains(t, err, `scopegate.apiGatewayCloudWatchRoleStack: "Weather" names no stack (WeatherEvents or ThirdPartyProxy)`)
 }

@@ -202,7 +202,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		}, "Rotation.Interval 36h0m0s must be a whole number of days from 1 to 1000"},
 		{"overlap as long as the interval", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Rotation.Interval, p.Rotation.Overlap = 7*24*time.Hour, 7*24*time.Hour
-		}, "Rotation.Overlap 168h0m0s must be a whole number of hours, at least one, and shorter than Rotation.Interval 168h0m0s"},
+		}, "Rotation.Overlap 168h0m0s must be a whole number of hours, at least one, and shorter than the interval between rotations (168h0m0s)"},
 		{"resource server already used by another pool", func(stack awscdk.Stack, p *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
 			m2mauth.NewAuthServer(stack, "First", &m2mauth.AuthServerProps{
 				ResourceServers: []*m2mauth.ResourceServer{server},

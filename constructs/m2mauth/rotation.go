@@ -81,20 +81,40 @@ func (r RotationProps) withDefaults() RotationProps {
 	return r
 }
 
-func (r RotationProps) validate() []string {
+// FieldProblem is one bad field of a props struct: Field names the prop
+// ("Interval"), Value is the value it had (after defaults), and Rule says
+// what it must be. Tools that read props from configuration name their own
+// key with it; the constructs name the prop.
+type FieldProblem struct {
+	Field string
+	Value any
+	Rule  string
+}
+
+// Problems reports every bad field of the rotation props: the checks
+// NewAuthServer makes.
+func (r RotationProps) Problems() []FieldProblem {
 	if r.Disabled {
 		return nil
 	}
 	d := r.withDefaults()
-	var problems []string
+	var problems []FieldProblem
 	if d.Interval < 24*time.Hour || d.Interval > maxRotationInterval || d.Interval%(24*time.Hour) != 0 {
-		problems = append(problems, fmt.Sprintf("Rotation.Interval %v must be a whole number of days from 1 to 1000", d.Interval))
+		problems = append(problems, FieldProblem{"Interval", d.Interval, "must be a whole number of days from 1 to 1000"})
 	}
 	if d.ReservedConcurrency < 0 && d.ReservedConcurrency != golambda.NoReservedConcurrency {
-		problems = append(problems, fmt.Sprintf("Rotation.ReservedConcurrency %d must be positive (0 means the default, %d; golambda.NoReservedConcurrency reserves none)", d.ReservedConcurrency, defaultRotationConcurrency))
+		problems = append(problems, FieldProblem{"ReservedConcurrency", d.ReservedConcurrency, fmt.Sprintf("must be positive (0 means the default, %d; golambda.NoReservedConcurrency reserves none)", defaultRotationConcurrency)})
 	}
 	if d.Overlap < time.Hour || d.Overlap%time.Hour != 0 || d.Overlap >= d.Interval {
-		problems = append(problems, fmt.Sprintf("Rotation.Overlap %v must be a whole number of hours, at least one, and shorter than Rotation.Interval %v", d.Overlap, d.Interval))
+		problems = append(problems, FieldProblem{"Overlap", d.Overlap, fmt.Sprintf("must be a whole number of hours, at least one, and shorter than the interval between rotations (%v)", d.Interval)})
+	}
+	return problems
+}
+
+func (r RotationProps) validate() []string {
+	var problems []string
+	for _, p := range r.Problems() {
+		problems = append(problems, fmt.Sprintf("Rotation.%s %v %s", p.Field, p.Value, p.Rule))
 	}
 	return problems
 }

@@ -51,14 +51,24 @@ type TokenBudgetProps struct {
 	AlarmTopic awssns.ITopic
 }
 
-func (t TokenBudgetProps) validate() []string {
+// Problems reports every bad field of the token budget props: the checks
+// NewAuthServer makes.
+func (t TokenBudgetProps) Problems() []FieldProblem {
 	if t.Disabled || t.Share == 0 {
 		return nil
 	}
 	if !(t.Share > 0 && t.Share <= 1) {
-		return []string{fmt.Sprintf("TokenBudget.Share %v must be more than 0 and at most 1 (a share of Cognito's %d client-credentials requests per second)", t.Share, ClientCredentialsRequestsPerSecond)}
+		return []FieldProblem{{"Share", t.Share, fmt.Sprintf("must be more than 0 and at most 1 (a share of Cognito's %d client-credentials requests per second)", ClientCredentialsRequestsPerSecond)}}
 	}
 	return nil
+}
+
+func (t TokenBudgetProps) validate() []string {
+	var problems []string
+	for _, p := range t.Problems() {
+		problems = append(problems, fmt.Sprintf("TokenBudget.%s %v %s", p.Field, p.Value, p.Rule))
+	}
+	return problems
 }
 
 // newTokenBudgetAlarm watches the account's client-credentials request rate,
