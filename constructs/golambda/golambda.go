@@ -20,6 +20,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/internal/nagmeta"
+
+	"github.com/scopegate/scopegate/internal/gomod"
 )
 
 // Limits and defaults.
@@ -175,7 +177,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 			root, found = abs, true
 		}
 	} else if abs, err := filepath.Abs(props.Entry); err == nil {
-		root, found = moduleRootOf(abs)
+		root, found = gomod.RootOf(abs)
 	}
 	// The alpha GoFunction (2.265.0-alpha.0) accepts a directory as its
 	// ModuleDir but then bundles from the parent of whatever it is given

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/scopegate/scopegate/internal/gomod"
 )
 
 // sourceHash fingerprints what `go build` turns into the bootstrap: the
@@ -25,7 +27,7 @@ import (
 // It reads only those packages, so nothing else in the repository (build
 // outputs, other commands) makes a synth rebuild, or a test re-run.
 func sourceHash(moduleRoot, entry string) (string, error) {
-	modulePath, err := modulePathOf(filepath.Join(moduleRoot, "go.mod"))
+	modulePath, err := gomod.ModulePath(filepath.Join(moduleRoot, "go.mod"))
 	if err != nil {
 		return "", err
 	}

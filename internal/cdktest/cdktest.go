@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scopegate/scopegate/internal/gomod"
 )
 
 // Main runs a package's tests. The jsii client copies the environment when it
@@ -85,20 +87,11 @@ func ProjectContext() map[string]any {
 
 // ModuleRoot is the directory of the go.mod above the working directory.
 func ModuleRoot() string {
-	dir, err := os.Getwd()
+	dir, err := gomod.Root()
 	if err != nil {
-		panic(err)
+		panic("cdktest: " + err.Error())
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			panic("cdktest: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // Recover runs fn and returns what it panicked with, formatted, or "" if it

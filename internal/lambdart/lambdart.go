@@ -44,6 +44,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/scopegate/scopegate/internal/gomod"
 )
 
 const (
@@ -907,18 +909,9 @@ func Build(ctx context.Context, pkg, dir string) (string, error) {
 // moduleRoot returns the directory of the nearest go.mod above the working
 // directory.
 func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
+	dir, err := gomod.Root()
 	if err != nil {
 		return "", fmt.Errorf("lambdart: build: %w", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("lambdart: build: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return dir, nil
 }

@@ -1,4 +1,4 @@
-package golambda
+package gomod
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestFindModuleDirWalksUpToTheNamedModuleOnly(t *testing.T) {
+func TestFindWalksUpToTheNamedModuleOnly(t *testing.T) {
 	root := t.TempDir()
 	write := func(rel, content string) {
 		path := filepath.Join(root, rel)
@@ -21,19 +21,19 @@ func TestFindModuleDirWalksUpToTheNamedModuleOnly(t *testing.T) {
 	write("app/consumer/go.mod", "module \"example.com/consumer\"\n")
 
 	t.Chdir(filepath.Join(root, "app", "pkg", "deep"))
-	dir, err := FindModuleDir("example.com/app")
+	dir, err := Find("example.com/app")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(root, "app"), dir)
 
 	// The first go.mod above is another module's: refused, not skipped.
 	t.Chdir(filepath.Join(root, "app", "consumer"))
-	_, err = FindModuleDir("example.com/app")
+	_, err = Find("example.com/app")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "declares module example.com/consumer, not example.com/app")
 
 	// No go.mod at or above: an error either way (unless the temporary
 	// directory's parents hold some other module's go.mod, also an error).
 	t.Chdir(root)
-	_, err = FindModuleDir("example.com/app")
+	_, err = Find("example.com/app")
 	assert.Error(t, err)
 }
