@@ -103,13 +103,8 @@ func tierProps(opts ServiceOptions) (tiers []m2mauth.Tier, defaultTier string, e
 		} else if !dup {
 			names[key] = i
 		}
-		// The stage's throttle caps all clients together: a tier above it
-		// would promise each client a rate none can reach.
-		if c.RateLimit > scopedapi.DefaultThrottlingRateLimit {
-			errs = append(errs, &ConfigError{Path: where + ".rateLimit", Err: fmt.Errorf("%v requests per second is more than the stage's throttle of %d for all clients together: no client could reach it", c.RateLimit, scopedapi.DefaultThrottlingRateLimit)})
-		}
-		if c.BurstLimit > scopedapi.DefaultThrottlingBurstLimit {
-			errs = append(errs, &ConfigError{Path: where + ".burstLimit", Err: fmt.Errorf("%d is more than the stage's burst of %d for all clients together: no client could reach it", c.BurstLimit, scopedapi.DefaultThrottlingBurstLimit)})
+		for _, p := range scopedapi.TierAboveStage(t, scopedapi.DefaultThrottlingRateLimit, scopedapi.DefaultThrottlingBurstLimit) {
+			errs = append(errs, &ConfigError{Path: where + "." + tierConfigKeys[p.Field], Err: errors.New(p.Problem)})
 		}
 		tiers = append(tiers, t)
 	}

@@ -246,17 +246,33 @@ func checkTierStacks(scope constructs.Construct, props *ScopedAPIProps, tiers []
 		burst = DefaultThrottlingBurstLimit
 	}
 	for _, t := range tiers {
-		// An adopted API's stage throttle is its owner's; ours caps all
-		// clients together, so no client could reach a tier above it.
-		if props.RestAPI == nil && (t.Tier.RateLimit > rate || float64(t.Tier.BurstLimit) > burst) {
-			return fmt.Errorf("scopedapi: tier %q allows each client %v requests per second and a burst of %d, more than the stage's ThrottlingRateLimit %v and ThrottlingBurstLimit %v for all clients together: raise those, or lower the tier",
-				t.Tier.Name, t.Tier.RateLimit, t.Tier.BurstLimit, rate, burst)
+		// An adopted API's stage throttle is its owner's.
+		if props.RestAPI != nil {
+			break
+		}
+		for _, p := range TierAboveStage(t.Tier, rate, int(burst)) {
+			return fmt.Errorf("scopedapi: tier %q %s: %s: raise the stage's ThrottlingRateLimit and ThrottlingBurstLimit, or lower the tier", t.Tier.Name, p.Field, p.Problem)
 		}
 	}
 	if props.RestAPI != nil && deploymentStage(props.RestAPI) == nil {
 		return errors.New("scopedapi: Auth declares rate-limit tiers, but RestAPI has no deployment stage to add to their usage plans: give it one (Deploy: true), or declare no Tiers")
 	}
 	return nil
+}
+
+// TierAboveStage reports a tier whose rate or burst per client is above the
+// stage's throttle (rate, burst), which caps all clients together: no
+// client could reach it. Problems name the tier's field (RateLimit,
+// BurstLimit), so configuration tools can name their own keys.
+func TierAboveStage(t m2mauth.Tier, rate float64, burst int) []m2mauth.TierProblem {
+	var problems []m2mauth.TierProblem
+	if t.RateLimit > rate {
+		problems = append(problems, m2mauth.TierProblem{Field: "RateLimit", Problem: fmt.Sprintf("%v requests per second is more than the stage's throttle of %v for all clients together: no client could reach it", t.RateLimit, rate)})
+	}
+	if t.BurstLimit > burst {
+		problems = append(problems, m2mauth.TierProblem{Field: "BurstLimit", Problem: fmt.Sprintf("%d is more than the stage's burst of %d for all clients together: no client could reach it", t.BurstLimit, burst)})
+	}
+	return problems
 }
 
 // invoke is the Lambda proxy integration of handler, with one invoke
