@@ -24,7 +24,7 @@ type config struct {
 	Disposable bool `json:"disposable"`
 	// APIGatewayCloudWatchRoleStack names the one stack ("WeatherEvents" or
 	// "ThirdPartyProxy") that creates the account-wide API Gateway CloudWatch
-	// role; empty for none. See the README before setting it.
+	// role; empty for none. See docs/configuration.md before setting it.
 	APIGatewayCloudWatchRoleStack string `json:"apiGatewayCloudWatchRoleStack"`
 	// ReservedConcurrency of each stack's function; 0 reserves none, for
 	// the rotation functions too. Absent: golambda's default.

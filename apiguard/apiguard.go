@@ -13,7 +13,7 @@
 // template, a nested stack's parameter bound to one in the parent, or a
 // cross-stack Fn::ImportValue of an export that resolves to one. A method
 // whose RestApiId is a literal id string cannot be tied to a template and is
-// not judged (the README says so).
+// not judged (docs/constructs.md says so).
 //
 // It reads the templates only, with the standard library: what it says holds
 // for what `cdk deploy` would send, whatever construct code produced it.

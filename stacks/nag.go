@@ -10,7 +10,7 @@ import (
 // AddNagChecks runs the cdk-nag packs scopegate holds itself to, AwsSolutions
 // and Serverless, on everything under scope. Findings become error and
 // warning annotations; an error fails `cdk synth`. Every suppression in the
-// constructs names its rule and reason (listed in the README).
+// constructs names its rule and reason (listed in docs/security.md).
 func AddNagChecks(scope constructs.IConstruct) {
 	props := &cdknag.NagPackProps{Verbose: jsii.Bool(true)}
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(props), nil)

@@ -1,5 +1,5 @@
 // Package test checks the deployable stacks as whole synthesized templates,
-// the way a security reviewer would: every security property the README's
+// the way a security reviewer would: every security property docs/security.md's
 // "Security properties" section lists, cdk-nag, and golden templates that make
 // every change to the emitted infrastructure visible in review.
 package test

@@ -20,7 +20,7 @@ import (
 	"github.com/scopegate/scopegate/stacks"
 )
 
-// Each test below is one numbered security property, as the README's
+// Each test below is one numbered security property, as docs/security.md's
 // "Security properties" section lists them; its failure messages start with
 // the property, so a red run says which promise broke.
 
@@ -244,7 +244,7 @@ func TestProperty11_LambdaIsBoundedTracedAndLeastPrivilege(t *testing.T) {
 
 func TestProperty12_CdkNagClean(t *testing.T) {
 	p := property(12, "zero unsuppressed cdk-nag AwsSolutions or Serverless findings")
-	readme, err := os.ReadFile(filepath.Join(cdktest.ModuleRoot(), "README.md"))
+	listed, err := os.ReadFile(filepath.Join(cdktest.ModuleRoot(), "docs", "security.md"))
 	require.NoError(t, err)
 	app := cdktest.NewApp()
 	stacks.AddNagChecks(app)
@@ -258,7 +258,7 @@ func TestProperty12_CdkNagClean(t *testing.T) {
 		assert.Empty(t, warnings, "%s: unsuppressed warnings", p)
 
 		// Every suppression carries a reason a reviewer can judge, and
-		// the README lists its rule.
+		// docs/security.md lists its rule.
 		resources := c.template.Section("Resources")
 		for _, nested := range c.auth.ClientStacks {
 			for id, r := range cdktest.Template(*assertions.Template_FromStack(nested, nil).ToJSON()).Section("Resources") {
@@ -272,7 +272,7 @@ func TestProperty12_CdkNagClean(t *testing.T) {
 			for _, rule := range rules {
 				rule := rule.(map[string]any)
 				assert.GreaterOrEqual(t, len(rule["reason"].(string)), 60, "%s: suppression of %s on %s needs a real reason", p, rule["id"], id)
-				assert.True(t, strings.Contains(string(readme), rule["id"].(string)), "%s: the README must list the suppression of %s", p, rule["id"])
+				assert.True(t, strings.Contains(string(listed), rule["id"].(string)), "%s: docs/security.md must list the suppression of %s", p, rule["id"])
 			}
 		}
 	})

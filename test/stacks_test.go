@@ -125,7 +125,7 @@ func resolveJoin(t *testing.T, v any) string {
 	return ""
 }
 
-// Everything the README's walkthrough reads after `cdk deploy`: where the
+// Everything the walkthrough (docs/deploying.md) reads after `cdk deploy`: where the
 // API and the token endpoint are, and one list of the clients with their
 // ids, secrets and scopes, however many there are.
 func TestOutputsAUserNeeds(t *testing.T) {

@@ -47,7 +47,7 @@ func load(t *testing.T) {
 	}
 }
 
-// Security property 11 (README), the function's side.
+// Security property 11 (docs/security.md), the function's side.
 func TestFunctionRunsOnAL2023Arm64WithLimits(t *testing.T) {
 	load(t)
 	fns := template.Resources("AWS::Lambda::Function")

@@ -123,7 +123,7 @@ func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any 
 	return r["Properties"].(map[string]any)
 }
 
-// Security property 5 (README): every client is a client-credentials-only
+// Security property 5 (docs/security.md): every client is a client-credentials-only
 // client with a secret and nothing a user-facing client would need.
 func TestClientsUseClientCredentialsOnly(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
@@ -147,7 +147,7 @@ func TestClientsUseClientCredentialsOnly(t *testing.T) {
 	})
 }
 
-// Security properties 2 and 6 (README): each client holds exactly its declared
+// Security properties 2 and 6 (docs/security.md): each client holds exactly its declared
 // custom scopes, and no standard scope.
 func TestClientsHoldExactlyTheirDeclaredScopes(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
@@ -182,7 +182,7 @@ func TestClientsDependOnTheirResourceServers(t *testing.T) {
 	}
 }
 
-// Security property 7 (README): access-token lifetime set explicitly, in
+// Security property 7 (docs/security.md): access-token lifetime set explicitly, in
 // minutes, 60 by default.
 func TestAccessTokenValidityIsExplicitMinutes(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
@@ -211,7 +211,7 @@ func TestResourceServersDeclareTheirScopes(t *testing.T) {
 	assert.Equal(t, map[string]any{"Ref": cdktest.LogicalID(f.stack, f.auth.UserPool.Node().DefaultChild().(awscdk.CfnElement))}, byID["weather-api"]["UserPoolId"])
 }
 
-// Security property 9 (README): nobody signs up, the password policy meets
+// Security property 9 (docs/security.md): nobody signs up, the password policy meets
 // cdk-nag COG1, and the pool survives a stack deletion unless it is disposable.
 func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, f *fixture) {
@@ -236,7 +236,7 @@ func TestUserPoolIsAdminOnlyAndProtected(t *testing.T) {
 	})
 }
 
-// Security property 8 (README): the client secret is only ever written into a
+// Security property 8 (docs/security.md): the client secret is only ever written into a
 // Secrets Manager secret, as an Fn::GetAtt of the client's ClientSecret: not
 // into an output, a parameter or any other resource, and no custom resource
 // reads it.

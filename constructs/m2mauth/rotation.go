@@ -268,7 +268,7 @@ const (
 // second per pool. Instead, where a cron() expression can say the interval,
 // each client gets a window chosen by a hash of its name: an hour of the day
 // and, for longer intervals, a day of the week or of the month and a month.
-// Other intervals keep rate(N days), unspread (the README says which).
+// Other intervals keep rate(N days), unspread (docs/operations.md says which).
 //
 // The cron() forms are those of "Schedule expressions in Secrets Manager
 // rotation" (Secrets Manager user guide): Minutes Hours Day-of-month Month

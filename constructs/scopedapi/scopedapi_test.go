@@ -155,7 +155,7 @@ func authorizerID(f *fixture) string {
 	return cdktest.LogicalID(f.stack, f.api.Authorizer.Node().DefaultChild().(awscdk.CfnElement))
 }
 
-// Security properties 1 and 2 (README): every method needs a Cognito access
+// Security properties 1 and 2 (docs/security.md): every method needs a Cognito access
 // token with one of its scopes, and every scope is a declared custom scope.
 func TestEveryMethodRequiresScopedAccessTokens(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
@@ -178,7 +178,7 @@ func TestEveryMethodRequiresScopedAccessTokens(t *testing.T) {
 	})
 }
 
-// Security property 4 (README): the deployed (method, path, scopes) are exactly
+// Security property 4 (docs/security.md): the deployed (method, path, scopes) are exactly
 // the declared routes, no more, no fewer.
 func TestMethodsAreExactlyTheDeclaredRoutes(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
@@ -190,7 +190,7 @@ func TestMethodsAreExactlyTheDeclaredRoutes(t *testing.T) {
 	})
 }
 
-// Security property 3 (README).
+// Security property 3 (docs/security.md).
 func TestAuthorizerTrustsOnlyThisPoolAndReadsTheAuthorizationHeader(t *testing.T) {
 	both(t, func(t *testing.T, f *fixture) {
 		authorizers := f.template.Resources("AWS::ApiGateway::Authorizer")
@@ -204,7 +204,7 @@ func TestAuthorizerTrustsOnlyThisPoolAndReadsTheAuthorizationHeader(t *testing.T
 	})
 }
 
-// Security property 10 (README).
+// Security property 10 (docs/security.md).
 func TestStageLogsThrottlesAndTraces(t *testing.T) {
 	load(t)
 	stages := routed.template.Resources("AWS::ApiGateway::Stage")
