@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/budget"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/internal/verify"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/internal/testkit/oauthtest"
 	"github.com/scopegate/scopegate/m2mclient"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/internal/testkit/oauthtest"
 	"github.com/scopegate/scopegate/m2mclient"
 )
 

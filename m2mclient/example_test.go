@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/internal/testkit/oauthtest"
 	"github.com/scopegate/scopegate/m2mclient"
 	"github.com/scopegate/scopegate/routetable"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/stacks"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/contract"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/routetable"
 	"github.com/scopegate/scopegate/stacks"
 )

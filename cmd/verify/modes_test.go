@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/awsfake"
+	"github.com/scopegate/scopegate/internal/testkit/awsfake"
 )
 
 // The built binary's -preflight, with every AWS client sent to awsfake

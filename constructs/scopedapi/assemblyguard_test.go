@@ -15,7 +15,7 @@ import (
 	"github.com/scopegate/scopegate/apiguard"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
 // spoilLate is an aspect that runs after the guard's (a later priority) and

@@ -13,7 +13,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
 func mockIntegration() awsapigateway.Integration {

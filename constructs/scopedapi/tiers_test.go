@@ -11,7 +11,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
-	"github.com/scopegate/scopegate/internal/cdktest"
+	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
 // newTieredAuth is a pool whose one client is in tier "gold".

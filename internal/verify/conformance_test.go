@@ -20,8 +20,8 @@ import (
 
 	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/gatewayresponse"
-	"github.com/scopegate/scopegate/internal/awsfake"
-	"github.com/scopegate/scopegate/internal/oauthtest"
+	"github.com/scopegate/scopegate/internal/testkit/awsfake"
+	"github.com/scopegate/scopegate/internal/testkit/oauthtest"
 	"github.com/scopegate/scopegate/internal/verify"
 )
 

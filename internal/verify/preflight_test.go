@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/awsfake"
+	"github.com/scopegate/scopegate/internal/testkit/awsfake"
 	"github.com/scopegate/scopegate/internal/verify"
 )
 

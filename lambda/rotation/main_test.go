@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/lambdart"
+	"github.com/scopegate/scopegate/internal/testkit/lambdart"
 	"github.com/scopegate/scopegate/lambda/rotation/rotate"
 )
 

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/dynalitetest"
-	"github.com/scopegate/scopegate/internal/faultproxy"
-	"github.com/scopegate/scopegate/internal/lambdart"
+	"github.com/scopegate/scopegate/internal/testkit/dynalitetest"
+	"github.com/scopegate/scopegate/internal/testkit/faultproxy"
+	"github.com/scopegate/scopegate/internal/testkit/lambdart"
 	"github.com/scopegate/scopegate/routetable"
 )
 

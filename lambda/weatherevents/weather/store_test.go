@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/dynalitetest"
+	"github.com/scopegate/scopegate/internal/testkit/dynalitetest"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 )
 

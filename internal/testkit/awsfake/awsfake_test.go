@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/internal/awsfake"
+	"github.com/scopegate/scopegate/internal/testkit/awsfake"
 )
 
 // Each protocol, with the real client of a service that speaks it.
