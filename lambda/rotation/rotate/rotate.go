@@ -308,11 +308,7 @@ func (r *Rotator) createSecret(ctx context.Context, log *slog.Logger, arn, token
 			return err
 		}
 	}
-	secrets, err := r.list(ctx, cur.ClientID)
-	if err != nil {
-		return err
-	}
-	currentID, err := currentSecretID(cur, secrets)
+	secrets, currentID, err := r.secretsOf(ctx, cur)
 	if err != nil {
 		return err
 	}
@@ -553,11 +549,7 @@ func (r *Rotator) finishRetries(ctx context.Context, log *slog.Logger, arn, toke
 	if err != nil {
 		return err
 	}
-	secrets, err := r.list(ctx, cur.ClientID)
-	if err != nil {
-		return err
-	}
-	currentID, err := currentSecretID(cur, secrets)
+	secrets, currentID, err := r.secretsOf(ctx, cur)
 	if err != nil {
 		return err
 	}
@@ -827,6 +819,16 @@ func (r *Rotator) retire(ctx context.Context, arn, clientSecretID string) error 
 	}
 	log.Info("rotation", "outcome", "retired the Cognito secret")
 	return nil
+}
+
+// secretsOf lists the client's Cognito secrets and names the one cur holds.
+func (r *Rotator) secretsOf(ctx context.Context, cur *secretValue) ([]cognitotypes.ClientSecretDescriptorType, string, error) {
+	secrets, err := r.list(ctx, cur.ClientID)
+	if err != nil {
+		return nil, "", err
+	}
+	currentID, err := currentSecretID(cur, secrets)
+	return secrets, currentID, err
 }
 
 // currentSecretID is the Cognito secret AWSCURRENT holds: the one it names,
