@@ -10,51 +10,64 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/routetable"
 )
 
 // binding is what one function re-checks: the route tables of the ScopedAPIs
-// that hand it theirs, each in its own layer file.
+// that hand it theirs, each in its own layer file. It lives on the construct
+// tree, as a child of the function (bindingID), so that what one app built
+// never leaks into another built in the same process.
 type binding struct {
+	constructs.Construct
 	apis   []string
 	shared bool
 	tables []routetable.Table
 	files  []string
 }
 
-// bindings by function, keyed by the app's output directory and the
-// function's address, so that apps built in one process (tests) stay apart.
-var bindings = map[string]*binding{}
+// ToString is a method jsii can call on the construct, which it needs to
+// keep this Go value behind the child it finds again.
+func (b *binding) ToString() *string { return jsii.String("scopegate route tables") }
+
+// bindingID is the id of the function's binding child. It creates no
+// resource: templates do not change.
+const bindingID = "ScopegateRouteTables"
+
+// bindingOf is fn's binding, nil when no ScopedAPI handed fn a table yet.
+func bindingOf(fn awslambda.Function) *binding {
+	b, _ := fn.Node().TryFindChild(jsii.String(bindingID)).(*binding)
+	return b
+}
 
 // checkHandOver reports whether the function behind handler may take the
 // table, before anything is created: a function re-checks one API's table
 // unless every ScopedAPI that shares it asked for the union.
-func checkHandOver(handler awslambda.IFunction, table routetable.Table, shared bool) (awslambda.Function, string, error) {
+func checkHandOver(handler awslambda.IFunction, table routetable.Table, shared bool) (awslambda.Function, error) {
 	fn, err := functionOf(handler)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	key := *awscdk.Stage_Of(fn).Outdir() + "|" + *fn.Node().Addr()
-	if b := bindings[key]; b != nil {
+	if b := bindingOf(fn); b != nil {
 		if !b.shared || !shared {
-			return nil, "", fmt.Errorf("scopedapi: Handler %s already re-checks the route table of %s: a function serves one API's routes unless every ScopedAPI that shares it sets SharedHandler (it then re-checks the union), or give this API its own function",
+			return nil, fmt.Errorf("scopedapi: Handler %s already re-checks the route table of %s: a function serves one API's routes unless every ScopedAPI that shares it sets SharedHandler (it then re-checks the union), or give this API its own function",
 				*fn.Node().Path(), strings.Join(b.apis, ", "))
 		}
 		if _, err := routetable.Merge(append(b.tables, table)...); err != nil {
-			return nil, "", fmt.Errorf("scopedapi: Handler %s is shared with %s, whose route table disagrees with this one: %w", *fn.Node().Path(), strings.Join(b.apis, ", "), err)
+			return nil, fmt.Errorf("scopedapi: Handler %s is shared with %s, whose route table disagrees with this one: %w", *fn.Node().Path(), strings.Join(b.apis, ", "), err)
 		}
 	}
-	return fn, key, nil
+	return fn, nil
 }
 
 // handOver gives fn the route table in a layer (checkHandOver said it may).
-func (a *ScopedAPI) handOver(fn awslambda.Function, key string, table routetable.Table, shared bool) (awslambda.LayerVersion, error) {
-	b := bindings[key]
+func (a *ScopedAPI) handOver(fn awslambda.Function, table routetable.Table, shared bool) (awslambda.LayerVersion, error) {
+	b := bindingOf(fn)
 	if b == nil {
 		b = &binding{shared: shared}
-		bindings[key] = b
+		constructs.NewConstruct_Override(b, fn, jsii.String(bindingID))
 	}
 	layer, file, err := a.routeTableLayer(table)
 	if err != nil {

@@ -126,11 +126,10 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 	}
 	// The handoff is checked before anything exists, like the props.
 	var handlerFn awslambda.Function
-	var bindingKey string
 	deliver := props.Handler != nil && len(handlerTable) > 0 && props.RouteTableDelivery != RouteTableByYou
 	if deliver {
 		var err error
-		if handlerFn, bindingKey, err = checkHandOver(props.Handler, handlerTable, props.SharedHandler); err != nil {
+		if handlerFn, err = checkHandOver(props.Handler, handlerTable, props.SharedHandler); err != nil {
 			panic(err)
 		}
 	}
@@ -167,7 +166,7 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 	if props.Handler != nil && len(handlerTable) > 0 {
 		handlerIntegration = a.invoke(props.Handler, props.RestAPI == nil)
 		if deliver {
-			layer, err := a.handOver(handlerFn, bindingKey, handlerTable, props.SharedHandler)
+			layer, err := a.handOver(handlerFn, handlerTable, props.SharedHandler)
 			if err != nil {
 				panic(err)
 			}
