@@ -10,7 +10,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/scopegate/scopegate/cloudassembly"
 )
 
 var (
@@ -200,38 +201,26 @@ func tryRun(cmd []string, env []string) ([]byte, error) {
 type sizeRow struct{ what, value, how string }
 
 // bootstrapSizes finds each Go function's bundled bootstrap in a cloud
-// assembly through the templates, so each is named by its stack.
+// assembly through its templates (cloudassembly), so each is named by its
+// template.
 func bootstrapSizes(assembly string) []sizeRow {
-	templates, _ := filepath.Glob(filepath.Join(assembly, "*.template.json"))
-	sort.Strings(templates)
+	read, err := cloudassembly.Read(assembly, nil)
+	must(err)
 	var out []sizeRow
-	for _, tf := range templates {
-		data, err := os.ReadFile(tf)
-		must(err)
-		var t struct {
-			Resources map[string]struct {
-				Type       string
-				Properties map[string]any
-				Metadata   map[string]any
+	for _, stack := range read.Stacks {
+		for _, t := range stack.Templates {
+			for _, id := range t.IDs() {
+				r := t.Resources[id]
+				if r.Type != "AWS::Lambda::Function" || r.Properties["Runtime"] != "provided.al2023" {
+					continue
+				}
+				asset, _ := r.Metadata["aws:asset:path"].(string)
+				path := filepath.Join(assembly, asset, "bootstrap")
+				info, err := os.Stat(path)
+				must(err)
+				name := strings.TrimSuffix(t.File, ".template.json")
+				out = append(out, sizeRow{name + "/" + id, fmt.Sprintf("%.2f MB (%d bytes; target < 10 MB)", float64(info.Size())/1e6, info.Size()), "stat of " + filepath.Join(filepath.Base(assembly), asset, "bootstrap") + " after cdk synth"})
 			}
-		}
-		must(json.Unmarshal(data, &t))
-		ids := make([]string, 0, len(t.Resources))
-		for id := range t.Resources {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			r := t.Resources[id]
-			if r.Type != "AWS::Lambda::Function" || r.Properties["Runtime"] != "provided.al2023" {
-				continue
-			}
-			asset, _ := r.Metadata["aws:asset:path"].(string)
-			path := filepath.Join(assembly, asset, "bootstrap")
-			info, err := os.Stat(path)
-			must(err)
-			stack := strings.TrimSuffix(filepath.Base(tf), ".template.json")
-			out = append(out, sizeRow{stack + "/" + id, fmt.Sprintf("%.2f MB (%d bytes; target < 10 MB)", float64(info.Size())/1e6, info.Size()), "stat of " + filepath.Join(filepath.Base(assembly), asset, "bootstrap") + " after cdk synth"})
 		}
 	}
 	return out
