@@ -19,4 +19,10 @@ const (
 	EnvOverlapSeconds    = "OVERLAP_SECONDS"
 	EnvRetireFunctionArn = "RETIRE_FUNCTION_ARN"
 	EnvRetireRoleArn     = "RETIRE_ROLE_ARN"
+
+	// Functions behind a ScopedAPI: the table of clients suspended without
+	// a deploy, and the comma-separated client ids suspended in
+	// configuration. Both are refused by the function's route check.
+	EnvSuspendedClientsTable = "SCOPEGATE_SUSPENDED_TABLE"
+	EnvSuspendedClients      = "SCOPEGATE_SUSPENDED_CLIENTS"
 )

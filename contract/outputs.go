@@ -13,6 +13,10 @@ import "strings"
 const (
 	APIURL       = "ApiUrl"
 	AccessPolicy = "AccessPolicy"
+	// AccessLogGroup is the name of the API's access log group: one JSON
+	// line per request, with the caller's clientId (the client report and
+	// the dashboard's contributor rules read it).
+	AccessLogGroup = "AccessLogGroup"
 )
 
 // DefaultAuthPrefix is the AuthServer construct id the stacks use, which
@@ -28,6 +32,10 @@ func TokenURL(prefix string) string { return Key(prefix) + "TokenUrl" }
 // per client would pass CloudFormation's 200 outputs per template.
 func Clients(prefix string) string { return Key(prefix) + "Clients" }
 
+// SuspendedClientsTable is the output holding the name of the AuthServer's
+// table of clients suspended without a deploy (see Suspension).
+func SuspendedClientsTable(prefix string) string { return Key(prefix) + "SuspendedClientsTable" }
+
 // ClientRecord is one entry of the Clients output: what a consumer needs to
 // find a client's credentials, and the scopes it may request.
 type ClientRecord struct {
@@ -37,6 +45,10 @@ type ClientRecord struct {
 	Scopes    []string `json:"scopes"`
 	// Tier is the client's rate-limit tier; absent without tiers.
 	Tier string `json:"tier,omitempty"`
+	// APIKeyID is the client's API Gateway API key; absent without tiers.
+	APIKeyID string `json:"apiKeyId,omitempty"`
+	// Suspended is true for a client suspended in configuration.
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // Key turns a name into PascalCase letters and digits, as output names and
