@@ -12,14 +12,8 @@ import (
 
 	"github.com/scopegate/scopegate/budget"
 	"github.com/scopegate/scopegate/cdkapp"
-	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/config"
 	"github.com/scopegate/scopegate/stacks"
-)
-
-// The stacks' ids, which are also their CloudFormation stack names.
-const (
-	weatherEventsID   = "WeatherEvents"
-	thirdPartyProxyID = "ThirdPartyProxy"
 )
 
 func main() {
@@ -55,11 +49,15 @@ var budgetAdvice = budget.Advice{
 // limit a deploy would hit and an unguarded method all come back as an error
 // that names the key, prop or method to change.
 func synth(app awscdk.App) error {
-	cfg, err := readConfig(app)
+	cfg, err := config.Read(app.Node().TryGetContext(jsii.String(config.Root)))
 	if err != nil {
 		return err
 	}
-	if err := cdkapp.Catch(func() { build(app, cfg) }); err != nil {
+	weather, proxy, err := cfg.StackProps()
+	if err != nil {
+		return err
+	}
+	if err := cdkapp.Catch(func() { build(app, weather, proxy) }); err != nil {
 		return err
 	}
 	limits := budget.DefaultLimits()
@@ -71,46 +69,18 @@ func synth(app awscdk.App) error {
 	return err
 }
 
-// build adds the stacks the configuration describes to app.
-func build(app awscdk.App, cfg config) {
+// build adds the two stacks to app.
+func build(app awscdk.App, weather *stacks.WeatherEventsStackProps, proxy *stacks.ThirdPartyProxyStackProps) {
 	// The CLI fills these in from the caller's credentials; without both the
 	// stacks stay environment-agnostic, and one template deploys anywhere.
 	var env *awscdk.Environment
 	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" && region != "" {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
-
-	service := func(stackID, configKey string, clients []stacks.ClientConfig, tiers []stacks.TierConfig, defaultTier string) stacks.ServiceOptions {
-		return stacks.ServiceOptions{
-			Disposable:                     cfg.Disposable,
-			CreateAPIGatewayCloudWatchRole: cfg.APIGatewayCloudWatchRoleStack == stackID,
-			ReservedConcurrency:            cfg.reservedConcurrency(),
-			AdditionalClients:              clients,
-			ConfigPath:                     "scopegate." + configKey + ".clients",
-			ConfigRoot:                     "scopegate." + configKey,
-			Tiers:                          tiers,
-			DefaultTier:                    defaultTier,
-			TokenBudget:                    m2mauth.TokenBudgetProps{Disabled: cfg.TokenBudget.Disabled, Share: cfg.TokenBudget.Share},
-			TokenBudgetTopicArn:            cfg.TokenBudget.AlarmTopicArn,
-			Quotas:                         m2mauth.Quotas(cfg.Quotas),
-			Rotation:                       cfg.rotation(),
-		}
-	}
-	var weatherDomain m2mauth.Domain
-	if p := cfg.WeatherEvents.DomainPrefix; p != "" {
-		weatherDomain = m2mauth.PrefixDomain{Prefix: p}
-	}
-	stacks.NewWeatherEventsStack(app, weatherEventsID, &stacks.WeatherEventsStackProps{
-		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")},
-		Domain:         weatherDomain,
-		ServiceOptions: service(weatherEventsID, "weatherEvents", cfg.WeatherEvents.Clients, cfg.WeatherEvents.Tiers, cfg.WeatherEvents.DefaultTier),
-	})
-	stacks.NewThirdPartyProxyStack(app, thirdPartyProxyID, &stacks.ThirdPartyProxyStackProps{
-		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")},
-		DomainPrefix:   cfg.ThirdPartyProxy.DomainPrefix,
-		CustomDomain:   cfg.ThirdPartyProxy.CustomDomain,
-		ServiceOptions: service(thirdPartyProxyID, "thirdPartyProxy", cfg.ThirdPartyProxy.Clients, cfg.ThirdPartyProxy.Tiers, cfg.ThirdPartyProxy.DefaultTier),
-	})
+	weather.StackProps = awscdk.StackProps{Env: env, Description: jsii.String("scopegate: weather-events API behind machine-to-machine OAuth 2.0")}
+	stacks.NewWeatherEventsStack(app, config.WeatherEventsStack, weather)
+	proxy.StackProps = awscdk.StackProps{Env: env, Description: jsii.String("scopegate: third-party proxy API behind machine-to-machine OAuth 2.0")}
+	stacks.NewThirdPartyProxyStack(app, config.ThirdPartyProxyStack, proxy)
 	// The tests run cdk-nag on every stack configuration; at synth time it is
 	// opt-in (-c scopegate:nag=true, or make nag) because it costs about a
 	// second of every synth (BENCHMARKS.md).

@@ -16,17 +16,36 @@ import (
 	"github.com/scopegate/scopegate/contract"
 )
 
-// CustomDomainConfig names an existing certificate and hosted zone for a
-// custom Cognito domain, as read from configuration.
-type CustomDomainConfig struct {
+// CustomDomain names an existing certificate and hosted zone for a custom
+// Cognito domain.
+type CustomDomain struct {
 	// DomainName is the token endpoint's host, e.g. "auth.example.com".
-	DomainName string `json:"domainName"`
+	DomainName string
 	// CertificateArn is an ACM certificate in us-east-1 covering DomainName.
-	CertificateArn string `json:"certificateArn"`
+	CertificateArn string
 	// HostedZoneID and HostedZoneName identify the Route53 zone that receives
 	// the alias record.
-	HostedZoneID   string `json:"hostedZoneId"`
-	HostedZoneName string `json:"hostedZoneName"`
+	HostedZoneID   string
+	HostedZoneName string
+}
+
+// ProxyAPI is the "default" resource server with its one scope: a plain
+// declaration, so that configuration resolves scope names against it before
+// any stack exists.
+type ProxyAPI struct {
+	Server       *m2mauth.ResourceServer
+	DefaultScope m2mauth.Scope
+}
+
+// NewProxyAPI declares the "default" resource server.
+func NewProxyAPI() *ProxyAPI {
+	server := m2mauth.NewResourceServer("default", "Custom default resource server")
+	return &ProxyAPI{Server: server, DefaultScope: server.AddScope("default", "Custom default scope")}
+}
+
+// OwnClients are the clients the stack declares itself.
+func (p *ProxyAPI) OwnClients() []m2mauth.ClientProps {
+	return []m2mauth.ClientProps{{Name: ThirdPartyClientName, Scopes: []m2mauth.Scope{p.DefaultScope}}}
 }
 
 // ThirdPartyProxyStackProps configures the third-party proxy stack.
@@ -36,7 +55,10 @@ type ThirdPartyProxyStackProps struct {
 	// Default: derived from the stack.
 	DomainPrefix string
 	// CustomDomain, when set, serves the token endpoint on your own domain.
-	CustomDomain *CustomDomainConfig
+	CustomDomain *CustomDomain
+	// API declares the resource server; ServiceOptions.Clients take their
+	// scopes from it. Default: NewProxyAPI().
+	API *ProxyAPI
 	ServiceOptions
 }
 
@@ -59,48 +81,51 @@ func NewThirdPartyProxyStack(scope constructs.Construct, id string, props *Third
 	if props == nil {
 		props = &ThirdPartyProxyStackProps{}
 	}
+	if c := props.CustomDomain; c != nil {
+		var errs []error
+		for _, p := range c.Problems() {
+			errs = append(errs, fmt.Errorf("stacks: CustomDomain.%s", p))
+		}
+		if len(errs) > 0 {
+			panic(errors.Join(errs...))
+		}
+	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-
-	server := m2mauth.NewResourceServer("default", "Custom default resource server")
-	defaultScope := server.AddScope("default", "Custom default scope")
-
+	declared := props.API
+	if declared == nil {
+		declared = NewProxyAPI()
+	}
 	var domain m2mauth.Domain = m2mauth.PrefixDomain{Prefix: props.DomainPrefix}
 	if c := props.CustomDomain; c != nil {
-		if err := c.Validate(); err != nil {
-			panic(err)
-		}
 		domain = importCustomDomain(stack, *c)
 	}
-	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{server}, []m2mauth.ClientProps{{
-		Name:   ThirdPartyClientName,
-		Scopes: []m2mauth.Scope{defaultScope},
-	}}, domain, props.ServiceOptions))
-	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(defaultScope))
-	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: defaultScope, API: api, Service: service}
+	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{declared.Server}, declared.OwnClients(), domain, props.ServiceOptions))
+	service, api := serveWeatherEvents(stack, auth, "", props.ServiceOptions, scopedapi.ProxyRoutes(declared.DefaultScope))
+	return &ThirdPartyProxyStack{Stack: stack, Auth: auth, DefaultScope: declared.DefaultScope, API: api, Service: service}
 }
 
 var certificateArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$`)
 
-// Validate checks that every field is present and the certificate ARN is an
-// ACM certificate ARN, before anything is imported; m2mauth checks the rest
+// Problems reports every missing field and a certificate ARN that is not an
+// ACM certificate's, before anything is imported; m2mauth checks the rest
 // (us-east-1, the domain inside the zone).
-func (c CustomDomainConfig) Validate() error {
-	var errs []error
+func (c CustomDomain) Problems() []m2mauth.FieldProblem {
+	var problems []m2mauth.FieldProblem
 	for _, f := range []struct{ name, value string }{
-		{"domainName", c.DomainName}, {"certificateArn", c.CertificateArn},
-		{"hostedZoneId", c.HostedZoneID}, {"hostedZoneName", c.HostedZoneName},
+		{"DomainName", c.DomainName}, {"CertificateArn", c.CertificateArn},
+		{"HostedZoneID", c.HostedZoneID}, {"HostedZoneName", c.HostedZoneName},
 	} {
 		if f.value == "" {
-			errs = append(errs, fmt.Errorf("custom domain: %s is required", f.name))
+			problems = append(problems, m2mauth.FieldProblem{Field: f.name, Rule: "is required"})
 		}
 	}
 	if c.CertificateArn != "" && !certificateArnPattern.MatchString(c.CertificateArn) {
-		errs = append(errs, fmt.Errorf("custom domain: certificateArn %q is not an ACM certificate ARN", c.CertificateArn))
+		problems = append(problems, m2mauth.FieldProblem{Field: "CertificateArn", Value: c.CertificateArn, Rule: "is not an ACM certificate ARN"})
 	}
-	return errors.Join(errs...)
+	return problems
 }
 
-func importCustomDomain(stack awscdk.Stack, c CustomDomainConfig) m2mauth.CustomDomain {
+func importCustomDomain(stack awscdk.Stack, c CustomDomain) m2mauth.CustomDomain {
 	return m2mauth.CustomDomain{
 		DomainName:  c.DomainName,
 		Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("CognitoCertificate"), jsii.String(c.CertificateArn)),

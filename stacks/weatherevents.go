@@ -17,7 +17,38 @@ type WeatherEventsStackProps struct {
 	// Domain hosts the token endpoint.
 	// Default: a Cognito prefix domain derived from the stack.
 	Domain m2mauth.Domain
+	// API declares the resource server; ServiceOptions.Clients take their
+	// scopes from it. Default: NewWeatherAPI().
+	API *WeatherAPI
 	ServiceOptions
+}
+
+// WeatherAPI is the "weather-api" resource server with its scopes: a plain
+// declaration, so that configuration resolves scope names against it before
+// any stack exists.
+type WeatherAPI struct {
+	Server *m2mauth.ResourceServer
+	Scopes WeatherScopes
+}
+
+// NewWeatherAPI declares the "weather-api" resource server.
+func NewWeatherAPI() *WeatherAPI {
+	server := m2mauth.NewResourceServer("weather-api", "Weather events API")
+	return &WeatherAPI{Server: server, Scopes: WeatherScopes{
+		Get:    server.AddScope("get", "List weather events"),
+		Post:   server.AddScope("post", "Create weather events"),
+		Delete: server.AddScope("delete", "Delete weather events"),
+	}}
+}
+
+// OwnClients are the clients the stack declares itself: the walkthrough's
+// service client, allowed get and post only.
+func (w *WeatherAPI) OwnClients() []m2mauth.ClientProps {
+	return []m2mauth.ClientProps{{
+		Name:                ServiceClientName,
+		Scopes:              []m2mauth.Scope{w.Scopes.Get, w.Scopes.Post},
+		AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
+	}}
 }
 
 // WeatherScopes are the custom scopes of the "weather-api" resource server.
@@ -52,17 +83,12 @@ func NewWeatherEventsStack(scope constructs.Construct, id string, props *Weather
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
-	weatherAPI := m2mauth.NewResourceServer("weather-api", "Weather events API")
-	scopes := WeatherScopes{
-		Get:    weatherAPI.AddScope("get", "List weather events"),
-		Post:   weatherAPI.AddScope("post", "Create weather events"),
-		Delete: weatherAPI.AddScope("delete", "Delete weather events"),
+	declared := props.API
+	if declared == nil {
+		declared = NewWeatherAPI()
 	}
-	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{weatherAPI}, []m2mauth.ClientProps{{
-		Name:                ServiceClientName,
-		Scopes:              []m2mauth.Scope{scopes.Get, scopes.Post},
-		AccessTokenValidity: m2mauth.DefaultAccessTokenValidity,
-	}}, props.Domain, props.ServiceOptions))
+	scopes := declared.Scopes
+	auth := m2mauth.NewAuthServer(stack, contract.DefaultAuthPrefix, authServerProps(stack, []*m2mauth.ResourceServer{declared.Server}, declared.OwnClients(), props.Domain, props.ServiceOptions))
 	service, api := serveWeatherEvents(stack, auth, WeatherStageName, props.ServiceOptions, []scopedapi.Route{
 		{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{scopes.Get}},
 		{Method: "POST", Path: "/", Scopes: []m2mauth.Scope{scopes.Post}, BodySchema: eventSchema()},

@@ -5,7 +5,6 @@
 package test
 
 import (
-	"encoding/json"
 	"sort"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/scopegate/scopegate/config"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
@@ -44,25 +44,26 @@ var weatherRoutes = map[string][]string{
 	"GET /": {"weather-api/get"}, "POST /": {"weather-api/post"}, "GET /{id}": {"weather-api/get"}, "DELETE /{id}": {"weather-api/delete"},
 }
 
-// tierConfigs are the tiers of the WeatherEventsClients configuration.
-var tierConfigs = func() []stacks.TierConfig {
-	var tiers []stacks.TierConfig
-	if err := json.Unmarshal([]byte(`[
-		{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
-		{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
-	]`), &tiers); err != nil {
-		panic(err)
-	}
-	return tiers
-}()
-
 var proxyRoutes = map[string][]string{"ANY /": {"default/default"}, "ANY /{proxy+}": {"default/default"}}
 
-var partnerDomain = &stacks.CustomDomainConfig{
+var partnerDomain = &stacks.CustomDomain{
 	DomainName:     "auth.partners.example.com",
 	CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
 	HostedZoneID:   "Z0123456789ABCDEFGHIJ",
 	HostedZoneName: "partners.example.com",
+}
+
+// fromConfig is the props the app makes from a "scopegate" configuration.
+func fromConfig(value string) (*stacks.WeatherEventsStackProps, *stacks.ThirdPartyProxyStackProps) {
+	cfg, err := config.Read(value)
+	if err != nil {
+		panic(err)
+	}
+	weather, proxy, err := cfg.StackProps()
+	if err != nil {
+		panic(err)
+	}
+	return weather, proxy
 }
 
 var (
@@ -111,15 +112,18 @@ func build(app awscdk.App) map[string]*configuration {
 		map[string]float64{"weather-service": 60})
 	// More clients, in rate-limit tiers, with the token budget's alarm
 	// notifying a topic.
-	tiered := weather("WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
-		AdditionalClients: []stacks.ClientConfig{
-			{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15, Tier: "gold"},
-			{Name: "janitor", Scopes: []string{"weather-api/get", "weather-api/delete"}, AccessTokenValidityMinutes: 5},
-		},
-		Tiers:               tierConfigs,
-		DefaultTier:         "bronze",
-		TokenBudgetTopicArn: "arn:aws:sns:eu-west-1:123456789012:token-budget",
-	}}, map[string][]string{
+	tieredProps, _ := fromConfig(`{"weatherEvents": {
+		"clients": [
+			{"name": "reporting", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": 15, "tier": "gold"},
+			{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5}
+		],
+		"tiers": [
+			{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
+			{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
+		],
+		"defaultTier": "bronze"
+	}, "tokenBudget": {"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:token-budget"}}`)
+	tiered := weather("WeatherEventsClients", tieredProps, map[string][]string{
 		"weather-service": {"weather-api/get", "weather-api/post"},
 		"reporting":       {"weather-api/get"},
 		"janitor":         {"weather-api/get", "weather-api/delete"},

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/routetable"
@@ -202,39 +203,27 @@ func TestTablesAndTheirGrants(t *testing.T) {
 	})
 }
 
-func TestBadConfigurationIsRefusedBeforeAnythingIsCreated(t *testing.T) {
+// Props a construct refuses stop the stack before anything is created in
+// it (configuration's own mistakes are config's tests).
+func TestBadPropsAreRefusedBeforeAnythingIsCreated(t *testing.T) {
 	app := cdktest.NewApp()
 	msg := cdktest.Recover(func() {
 		stacks.NewThirdPartyProxyStack(app, "BadDomain", &stacks.ThirdPartyProxyStackProps{
-			CustomDomain: &stacks.CustomDomainConfig{DomainName: "auth.example.com", CertificateArn: "not-an-arn"},
+			CustomDomain: &stacks.CustomDomain{DomainName: "auth.example.com", CertificateArn: "not-an-arn"},
 		})
 	})
-	assert.Contains(t, msg, `certificateArn "not-an-arn" is not an ACM certificate ARN`)
-	assert.Contains(t, msg, "hostedZoneId is required")
-	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadDomain")).Node().Children(), 0)
+	assert.Contains(t, msg, `stacks: CustomDomain.CertificateArn "not-an-arn" is not an ACM certificate ARN`)
+	assert.Contains(t, msg, "stacks: CustomDomain.HostedZoneID is required")
+	assert.Nil(t, app.Node().TryFindChild(jsii.String("BadDomain")))
 
-	msg = cdktest.Recover(func() {
-		stacks.NewWeatherEventsStack(app, "BadClient", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
-			AdditionalClients: []stacks.ClientConfig{{Name: "cleaner", Scopes: []string{"weather-api/delet", "openid"}}},
-		}})
-	})
-	assert.Contains(t, msg, `AdditionalClients[0].scopes[0]: scope "weather-api/delet" is not declared by resource server "weather-api" (declared: get, post, delete)`)
-	assert.Contains(t, msg, `AdditionalClients[0].scopes[1]: scope "openid" is a standard OpenID Connect scope`)
-	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadClient")).Node().Children(), 0)
-
-	tiers := append([]stacks.TierConfig(nil), tierConfigs...)
-	tiers = append(tiers, stacks.TierConfig{Name: "gold", RateLimit: -1, BurstLimit: 0})
 	msg = cdktest.Recover(func() {
 		stacks.NewWeatherEventsStack(app, "BadTiers", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
-			ConfigPath: "scopegate.weatherEvents.clients", ConfigRoot: "scopegate.weatherEvents",
-			Tiers: tiers, DefaultTier: "silver",
-			AdditionalClients: []stacks.ClientConfig{{Name: "cleaner", Scopes: []string{"weather-api/delete"}, Tier: "platinum"}},
+			Tiers:       []m2mauth.Tier{{Name: "gold", RateLimit: -1, BurstLimit: 0}},
+			DefaultTier: "silver",
 		}})
 	})
-	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].rateLimit: -1 must be more than 0`)
-	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].burstLimit: 0 must be from 1 to 5000`)
-	assert.Contains(t, msg, `scopegate.weatherEvents.tiers[2].name: tier "gold" is already declared at tiers[0]`)
-	assert.Contains(t, msg, `scopegate.weatherEvents.defaultTier: "silver" is not one of scopegate.weatherEvents.tiers (gold, bronze, gold)`)
-	assert.Contains(t, msg, `scopegate.weatherEvents.clients[0].tier: "platinum" is not one of the declared tiers (gold, bronze, gold)`)
+	assert.Contains(t, msg, `m2mauth: Tiers[0].RateLimit -1 must be more than 0`)
+	assert.Contains(t, msg, `m2mauth: Tiers[0].BurstLimit 0 must be from 1 to 5000`)
+	assert.Contains(t, msg, `m2mauth: DefaultTier "silver" is not one of the declared Tiers (gold)`)
 	assert.Len(t, *app.Node().TryFindChild(jsii.String("BadTiers")).Node().Children(), 0)
 }

@@ -141,6 +141,13 @@ type ClientProps struct {
 	// Tier is the name of the client's rate-limit tier, one of
 	// AuthServerProps.Tiers. Default: AuthServerProps.DefaultTier.
 	Tier string
+
+	// Suspended cuts the client off without deleting it (its client id and
+	// secret stay): the app client may no longer use OAuth flows, so the
+	// token endpoint issues it no token; its API key, with tiers, is
+	// disabled; and ScopedAPI functions that run the route check refuse its
+	// tokens already issued. Default: false.
+	Suspended bool
 }
 
 // Domain is where the pool's OAuth 2.0 endpoints are served: a PrefixDomain
@@ -190,130 +197,150 @@ func (p *AuthServerProps) Validate() error {
 		return errors.New("m2mauth: AuthServerProps are required")
 	}
 	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("m2mauth: "+format, args...))
+	for _, problem := range p.Problems() {
+		errs = append(errs, errors.New("m2mauth: "+problem.String()))
+	}
+	return errors.Join(errs...)
+}
+
+// Problems reports every problem with the props, each at the path of its
+// prop ("Clients[3].Scopes[1]", "Tiers[0].RateLimit", "Rotation.Interval")
+// with the value received: the checks NewAuthServer makes, for tools that
+// read props from configuration and name their own keys (FieldProblem).
+func (p *AuthServerProps) Problems() []FieldProblem {
+	var problems []FieldProblem
+	add := func(field string, value any, format string, args ...any) {
+		problems = append(problems, FieldProblem{Field: field, Value: value, Rule: fmt.Sprintf(format, args...)})
 	}
 	quotas := p.Quotas.withDefaults()
 	if p.Quotas.AppClientsPerPool < 0 || p.Quotas.ResourceServersPerPool < 0 || p.Quotas.UsagePlansPerRegion < 0 {
-		add("Quotas %+v must not be negative (0 means Cognito's default)", p.Quotas)
+		add("Quotas", fmt.Sprintf("%+v", p.Quotas), "must not be negative (0 means Cognito's default)")
 	}
-	for _, problem := range append(p.Rotation.validate(), p.TokenBudget.validate()...) {
-		add("%s", problem)
+	for _, sub := range []struct {
+		prefix   string
+		problems []FieldProblem
+	}{{"Rotation.", p.Rotation.Problems()}, {"TokenBudget.", p.TokenBudget.Problems()}} {
+		for _, problem := range sub.problems {
+			problem.Field = sub.prefix + problem.Field
+			problems = append(problems, problem)
+		}
 	}
 	if p.ClientStacks < 0 || p.ClientStacks > maxClientStacks {
-		add("ClientStacks %d must be from 1 to %d (0 means %d)", p.ClientStacks, maxClientStacks, DefaultClientStacks)
+		add("ClientStacks", p.ClientStacks, "must be from 1 to %d (0 means %d)", maxClientStacks, DefaultClientStacks)
 	}
 
 	if len(p.ResourceServers) == 0 {
-		add("ResourceServers is empty: declare at least one resource server with its scopes")
+		add("ResourceServers", nil, "is empty: declare at least one resource server with its scopes")
 	}
 	if n := len(p.ResourceServers); n > quotas.ResourceServersPerPool {
-		add("ResourceServers has %d resource servers, over Cognito's quota of %d per user pool (Quotas.ResourceServersPerPool, if your account's quota was raised)", n, quotas.ResourceServersPerPool)
+		add("ResourceServers", nil, "has %d resource servers, over Cognito's quota of %d per user pool (Quotas.ResourceServersPerPool, if your account's quota was raised)", n, quotas.ResourceServersPerPool)
 	}
 	declared := map[*ResourceServer]bool{}
 	identifiers := map[string]int{}
 	serverIDs := map[string]int{}
 	for i, r := range p.ResourceServers {
+		where := fmt.Sprintf("ResourceServers[%d]", i)
 		if r == nil {
-			add("ResourceServers[%d] is nil", i)
+			add(where, nil, "is nil")
 			continue
 		}
-		where := fmt.Sprintf("ResourceServers[%d] %q", i, r.identifier)
 		if declared[r] {
-			add("%s is listed twice", where)
+			add(where, r.identifier, "is listed twice")
 		}
 		declared[r] = true
 		if r.owner != nil {
-			add("%s already belongs to another AuthServer (%s)", where, r.owner.Node().Path())
+			add(where, r.identifier, "already belongs to another AuthServer (%s)", *r.owner.Node().Path())
 		}
 		if !identifierPattern.MatchString(r.identifier) {
-			add("%s: Identifier %q must be 1-256 printable characters without spaces, '\"' or '\\'", where, r.identifier)
+			add(where+".Identifier", r.identifier, "must be 1-256 printable characters without spaces, '\"' or '\\'")
 		}
 		if j, dup := identifiers[r.identifier]; dup {
-			add("%s: Identifier %q is already used by ResourceServers[%d]", where, r.identifier, j)
+			add(where+".Identifier", r.identifier, "is already used by ResourceServers[%d]", j)
 		} else {
 			identifiers[r.identifier] = i
 			id := constructID(r.identifier)
 			if id == "" {
-				add("%s: Identifier %q needs at least one letter or digit", where, r.identifier)
+				add(where+".Identifier", r.identifier, "needs at least one letter or digit")
 			} else if j, dup := serverIDs[id]; dup {
-				add("%s: Identifier %q differs from ResourceServers[%d] only in punctuation or case", where, r.identifier, j)
+				add(where+".Identifier", r.identifier, "differs from ResourceServers[%d] only in punctuation or case", j)
 			}
 			serverIDs[id] = i
 		}
 		if !serverNamePattern.MatchString(r.name) {
-			add("%s: Name %q must be 1-256 letters, digits, spaces or + = , . @ -", where, r.name)
+			add(where+".Name", r.name, "must be 1-256 letters, digits, spaces or + = , . @ -")
 		}
 		if len(r.scopes) == 0 {
-			add("%s declares no scopes: add at least one with AddScope", where)
+			add(where, r.identifier, "declares no scopes: add at least one with AddScope")
 		}
 		if n := len(r.scopes); n > MaxScopesPerResourceServer {
-			add("%s declares %d scopes, over Cognito's hard limit of %d custom scopes per resource server: spread them over more resource servers", where, n, MaxScopesPerResourceServer)
+			add(where, r.identifier, "declares %d scopes, over Cognito's hard limit of %d custom scopes per resource server: spread them over more resource servers", n, MaxScopesPerResourceServer)
 		}
 		scopeNames := map[string]bool{}
-		for _, s := range r.scopes {
+		for k, s := range r.scopes {
+			at := fmt.Sprintf("%s.Scopes[%d]", where, k)
 			if !scopeNamePattern.MatchString(s.name) {
-				add("%s: scope name %q must be 1-256 printable characters without spaces, '/', '\"' or '\\'", where, s.name)
+				add(at, s.name, "must be 1-256 printable characters without spaces, '/', '\"' or '\\'")
 			}
 			if scopeNames[s.name] {
-				add("%s: scope %q is declared twice", where, s.name)
+				add(at, s.name, "is declared twice on %q", r.identifier)
 			}
 			scopeNames[s.name] = true
 			if l := len(s.description); l < 1 || l > 256 {
-				add("%s: scope %q needs a description of 1-256 characters (got %d)", where, s.name, l)
+				add(at, s.name, "needs a description of 1-256 characters (got %d)", l)
 			}
 		}
 	}
 
 	if len(p.Clients) == 0 {
-		add("Clients is empty: declare at least one machine client")
+		add("Clients", nil, "is empty: declare at least one machine client")
 	}
 	if n := len(p.Clients); n > quotas.AppClientsPerPool {
-		add("Clients has %d clients, over Cognito's quota of %d app clients per user pool (Quotas.AppClientsPerPool, if your account's quota was raised)", n, quotas.AppClientsPerPool)
+		add("Clients", nil, "has %d clients, over Cognito's quota of %d app clients per user pool (Quotas.AppClientsPerPool, if your account's quota was raised)", n, quotas.AppClientsPerPool)
 	}
 	clientNames := map[string]int{}
 	clientIDs := map[string]int{}
 	for i, c := range p.Clients {
-		where := fmt.Sprintf("Clients[%d] %q", i, c.Name)
+		where := fmt.Sprintf("Clients[%d]", i)
 		if err := ValidateClientName(c.Name); err != nil {
-			add("%s: Name %v", where, err)
+			add(where+".Name", nil, "%v", err)
 		}
 		key := strings.ToLower(c.Name)
 		if j, dup := clientNames[key]; dup {
-			add("%s: Name %q is already used by Clients[%d]", where, c.Name, j)
+			add(where+".Name", c.Name, "is already used by Clients[%d] (names differing only in case count as one)", j)
 		} else {
 			clientNames[key] = i
 			id := constructID(c.Name)
 			if j, dup := clientIDs[id]; dup {
-				add("%s: Name %q differs from Clients[%d] only in punctuation, which their outputs cannot tell apart", where, c.Name, j)
+				add(where+".Name", c.Name, "differs from Clients[%d] only in punctuation, which their outputs cannot tell apart", j)
 			}
 			clientIDs[id] = i
 		}
 		if len(c.Scopes) == 0 {
-			add("%s: Scopes is empty: a client-credentials client needs at least one custom scope", where)
+			add(where+".Scopes", nil, "is empty: a client-credentials client needs at least one custom scope")
 		}
 		if n := len(c.Scopes); n > MaxScopesPerClient {
-			add("%s: Scopes has %d scopes, over Cognito's hard limit of %d per app client", where, n, MaxScopesPerClient)
+			add(where+".Scopes", nil, "has %d scopes, over Cognito's hard limit of %d per app client", n, MaxScopesPerClient)
 		}
-		seen := map[Scope]bool{}
+		seen := map[Scope]int{}
 		for k, s := range c.Scopes {
-			switch {
+			at := fmt.Sprintf("%s.Scopes[%d]", where, k)
+			switch j, dup := seen[s]; {
 			case s.IsZero():
-				add("%s: Scopes[%d] is the zero Scope: use a Scope returned by ResourceServer.AddScope", where, k)
+				add(at, nil, "is the zero Scope: use a Scope returned by ResourceServer.AddScope")
 			case !declared[s.server]:
-				add("%s: Scopes[%d] %q comes from resource server %q, which is not in ResourceServers", where, k, s.String(), s.server.identifier)
+				add(at, s.String(), "comes from resource server %q, which is not in ResourceServers", s.server.identifier)
 			case !slices.Contains(s.server.scopeNames(), s.name):
-				add("%s: Scopes[%d]: %v", where, k, mustLookup(s))
-			case seen[s]:
-				add("%s: Scopes[%d] %q is listed twice", where, k, s.String())
+				add(at, nil, "%v", mustLookup(s))
+			case dup:
+				add(at, s.String(), "is already listed at Scopes[%d]", j)
 			}
-			seen[s] = true
+			seen[s] = k
 		}
 		if v := c.AccessTokenValidity; v != 0 {
 			if v < MinAccessTokenValidity || v > MaxAccessTokenValidity {
-				add("%s: AccessTokenValidity %v is outside the range Cognito accepts (%v to %v)", where, v, MinAccessTokenValidity, MaxAccessTokenValidity)
+				add(where+".AccessTokenValidity", v, "is outside the range Cognito accepts, %d to %d minutes", int(MinAccessTokenValidity.Minutes()), int(MaxAccessTokenValidity.Minutes()))
 			} else if v%time.Minute != 0 {
-				add("%s: AccessTokenValidity %v must be a whole number of minutes", where, v)
+				add(where+".AccessTokenValidity", v, "must be a whole number of minutes")
 			}
 		}
 	}
@@ -329,23 +356,48 @@ func (p *AuthServerProps) Validate() error {
 		limit := p.MaxClientsPerStack()
 		for n, count := range counts {
 			if count > limit {
-				add("ClientStacks: client stack %d of %d would hold %d clients, over the %d that keep it (%d resources each) inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, limit, p.clientResources())
+				add("ClientStacks", nil, "is too few: client stack %d of %d would hold %d clients, over the %d that keep it (%d resources each) inside CloudFormation's 500 resources per template: raise ClientStacks (which moves, and so replaces, existing clients)", n, shards, count, limit, p.clientResources())
 			}
 		}
 	}
-	p.validateTiers(add, quotas)
+	problems = append(problems, p.tierProblems(quotas)...)
 
 	switch p.Domain.(type) {
 	case nil, PrefixDomain, CustomDomain:
 		if p.Domain != nil {
 			if err := p.Domain.validate(); err != nil {
-				add("Domain: %v", err)
+				for _, line := range strings.Split(err.Error(), "\n") {
+					add("Domain", nil, "is invalid: %s", line)
+				}
 			}
 		}
 	default:
-		add("Domain must be a PrefixDomain or a CustomDomain value (got %T)", p.Domain)
+		add("Domain", fmt.Sprintf("%T", p.Domain), "must be a PrefixDomain or a CustomDomain value")
 	}
-	return errors.Join(errs...)
+	return problems
+}
+
+// FieldProblem is one bad prop: Field is its path ("Clients[3].Scopes[1]",
+// "Rotation.Interval"), Value the value it had (after defaults; nil when the
+// rule says it all), and Rule what it must be. Tools that read props from
+// configuration map Field to their own key; the constructs name the prop.
+type FieldProblem struct {
+	Field string
+	Value any
+	Rule  string
+}
+
+// String is the problem as one line: "Clients[1].Name "x" is already used
+// by Clients[0]".
+func (f FieldProblem) String() string {
+	switch v := f.Value.(type) {
+	case nil:
+		return f.Field + " " + f.Rule
+	case string:
+		return fmt.Sprintf("%s %q %s", f.Field, v, f.Rule)
+	default:
+		return fmt.Sprintf("%s %v %s", f.Field, v, f.Rule)
+	}
 }
 
 // ValidateClientName reports whether name can name a client: its Cognito

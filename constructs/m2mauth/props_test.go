@@ -44,7 +44,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			other := m2mauth.NewResourceServer("weather-api", "Other")
 			other.AddScope("get", "x")
 			p.ResourceServers = append(p.ResourceServers, other)
-		}, `ResourceServers[1] "weather-api": Identifier "weather-api" is already used by ResourceServers[0]`},
+		}, `ResourceServers[1].Identifier "weather-api" is already used by ResourceServers[0]`},
 		{"resource server identifiers that differ only in punctuation", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			other := m2mauth.NewResourceServer("weather.api", "Other")
 			other.AddScope("get", "x")
@@ -57,32 +57,32 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		}, `Identifier "weather api" must be 1-256 printable characters`},
 		{"duplicate scope name", func(_ awscdk.Stack, _ *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
 			server.AddScope("get", "again")
-		}, `ResourceServers[0] "weather-api": scope "get" is declared twice`},
+		}, `ResourceServers[0].Scopes[1] "get" is declared twice on "weather-api"`},
 		{"scope name with a slash", func(_ awscdk.Stack, _ *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
 			server.AddScope("get/all", "x")
-		}, `scope name "get/all" must be 1-256 printable characters without spaces, '/'`},
+		}, `Scopes[1] "get/all" must be 1-256 printable characters without spaces, '/'`},
 		{"scope without description", func(_ awscdk.Stack, _ *m2mauth.AuthServerProps, server *m2mauth.ResourceServer) {
 			server.AddScope("post", "")
-		}, `scope "post" needs a description of 1-256 characters (got 0)`},
+		}, `Scopes[1] "post" needs a description of 1-256 characters (got 0)`},
 		{"no clients", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients = nil
 		}, "Clients is empty"},
 		{"client with empty scope list", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].Scopes = nil
-		}, `Clients[0] "weather-service": Scopes is empty`},
+		}, `Clients[0].Scopes is empty`},
 		{"client with the zero scope", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].Scopes = append(p.Clients[0].Scopes, m2mauth.Scope{})
-		}, `Clients[0] "weather-service": Scopes[1] is the zero Scope`},
+		}, `Clients[0].Scopes[1] is the zero Scope`},
 		{"client with a scope from a server outside the pool", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			stray := m2mauth.NewResourceServer("billing", "Billing")
 			p.Clients[0].Scopes = append(p.Clients[0].Scopes, stray.AddScope("read", "Read"))
 		}, `Scopes[1] "billing/read" comes from resource server "billing", which is not in ResourceServers`},
 		{"client listing a scope twice", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].Scopes = append(p.Clients[0].Scopes, p.Clients[0].Scopes[0])
-		}, `Scopes[1] "weather-api/get" is listed twice`},
+		}, `Scopes[1] "weather-api/get" is already listed at Scopes[0]`},
 		{"duplicate client name", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients = append(p.Clients, m2mauth.ClientProps{Name: "Weather-Service", Scopes: p.Clients[0].Scopes})
-		}, `Clients[1] "Weather-Service": Name "Weather-Service" is already used by Clients[0]`},
+		}, `Clients[1].Name "Weather-Service" is already used by Clients[0]`},
 		{"client names that differ only in punctuation", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients = append(p.Clients, m2mauth.ClientProps{Name: "weather.service", Scopes: p.Clients[0].Scopes})
 		}, `Name "weather.service" differs from Clients[0] only in punctuation`},
@@ -91,7 +91,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		}, `Name "weather service" must start with a letter or digit`},
 		{"token validity under 5 minutes", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].AccessTokenValidity = 4 * time.Minute
-		}, `AccessTokenValidity 4m0s is outside the range Cognito accepts (5m0s to 24h0m0s)`},
+		}, `AccessTokenValidity 4m0s is outside the range Cognito accepts, 5 to 1440 minutes`},
 		{"token validity over a day", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].AccessTokenValidity = 25 * time.Hour
 		}, `AccessTokenValidity 25h0m0s is outside the range`},
@@ -100,27 +100,27 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 		}, `AccessTokenValidity 10m30s must be a whole number of minutes`},
 		{"tier with no rate", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", BurstLimit: 10}}, "gold"
-		}, `Tiers[0] "gold": RateLimit 0 must be more than 0 and at most 10000 requests per second`},
+		}, `Tiers[0].RateLimit 0 must be more than 0 and at most 10000 requests per second`},
 		{"tier burst over the account's", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 6000}}, "gold"
-		}, `Tiers[0] "gold": BurstLimit 6000 must be from 1 to 5000`},
+		}, `Tiers[0].BurstLimit 6000 must be from 1 to 5000`},
 		{"tier quota per year", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20, Quota: &m2mauth.TierQuota{Limit: 5, Period: "YEAR"}}}, "gold"
-		}, `Tiers[0] "gold": Quota.Period "YEAR" must be DAY, WEEK or MONTH`},
+		}, `Tiers[0].Quota.Period "YEAR" must be DAY, WEEK or MONTH`},
 		{"two tiers of one name", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}, {Name: "Gold", RateLimit: 1, BurstLimit: 2}}
 			p.DefaultTier = "gold"
-		}, `Tiers[1] "Gold": Name is already used by Tiers[0]`},
+		}, `Tiers[1].Name "Gold" is already used by Tiers[0]`},
 		{"client in an undeclared tier", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}
 			p.Clients[0].Tier = "platinum"
-		}, `Clients[0] "weather-service": Tier "platinum" is not one of the declared Tiers (gold)`},
+		}, `Clients[0].Tier "platinum" is not one of the declared Tiers (gold)`},
 		{"client without a tier and no default", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}
-		}, `Clients[0] "weather-service": Tier is empty and there is no DefaultTier`},
+		}, `Clients[0].Tier is empty and there is no DefaultTier`},
 		{"client tier without tiers", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].Tier = "gold"
-		}, `Clients[0] "weather-service": Tier "gold" is set, but no Tiers are declared`},
+		}, `Clients[0].Tier "gold" names a tier, but no Tiers are declared`},
 		{"tiers without rotation", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Tiers, p.DefaultTier = []m2mauth.Tier{{Name: "gold", RateLimit: 10, BurstLimit: 20}}, "gold"
 			p.Rotation.Disabled = true
@@ -136,13 +136,13 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			for i := range p.MaxClientsPerStack() {
 				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
 			}
-		}, "ClientStacks: client stack 0 of 1 would hold 97 clients, over the 96 that keep it (5 resources each)"},
+		}, "ClientStacks is too few: client stack 0 of 1 would hold 97 clients, over the 96 that keep it (5 resources each)"},
 		{"token budget share over one", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.TokenBudget.Share = 1.5
 		}, "TokenBudget.Share 1.5 must be more than 0 and at most 1"},
 		{"negative token validity", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Clients[0].AccessTokenValidity = -time.Hour
-		}, `AccessTokenValidity -1h0m0s is outside the range`},
+		}, `AccessTokenValidity -1h0m0s is outside the range Cognito accepts, 5 to 1440 minutes`},
 		{"certificate outside us-east-1", func(stack awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			d := newCustomDomain(stack, "arn:aws:acm:eu-west-1:123456789012:certificate/abc")
 			p.Domain = d
@@ -187,7 +187,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			for i := range m2mauth.MaxScopesPerClient {
 				p.Clients[0].Scopes = append(p.Clients[0].Scopes, server.AddScope(fmt.Sprintf("s%d", i), "scope"))
 			}
-		}, `Clients[0] "weather-service": Scopes has 51 scopes, over Cognito's hard limit of 50 per app client`},
+		}, `Clients[0].Scopes has 51 scopes, over Cognito's hard limit of 50 per app client`},
 		{"client stacks out of range", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.ClientStacks = 65
 		}, "ClientStacks 65 must be from 1 to 64"},
@@ -196,7 +196,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			for i := range p.MaxClientsPerStack() {
 				p.Clients = append(p.Clients, m2mauth.ClientProps{Name: fmt.Sprintf("partner-%04d", i), Scopes: p.Clients[0].Scopes})
 			}
-		}, "ClientStacks: client stack 0 of 1 would hold 161 clients, over the 160"},
+		}, "ClientStacks is too few: client stack 0 of 1 would hold 161 clients, over the 160"},
 		{"rotation interval not in days", func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Rotation.Interval = 36 * time.Hour
 		}, "Rotation.Interval 36h0m0s must be a whole number of days from 1 to 1000"},
@@ -226,7 +226,7 @@ func TestInvalidPropsPanicBeforeCreatingAnything(t *testing.T) {
 			want  string
 		}{"domain prefix " + prefix.value, func(_ awscdk.Stack, p *m2mauth.AuthServerProps, _ *m2mauth.ResourceServer) {
 			p.Domain = m2mauth.PrefixDomain{Prefix: prefix.value}
-		}, fmt.Sprintf("Domain: Prefix %q %s", prefix.value, prefix.want)})
+		}, fmt.Sprintf("Domain is invalid: Prefix %q %s", prefix.value, prefix.want)})
 	}
 
 	for i, tc := range cases {

@@ -81,16 +81,6 @@ func (r RotationProps) withDefaults() RotationProps {
 	return r
 }
 
-// FieldProblem is one bad field of a props struct: Field names the prop
-// ("Interval"), Value is the value it had (after defaults), and Rule says
-// what it must be. Tools that read props from configuration name their own
-// key with it; the constructs name the prop.
-type FieldProblem struct {
-	Field string
-	Value any
-	Rule  string
-}
-
 // Problems reports every bad field of the rotation props: the checks
 // NewAuthServer makes.
 func (r RotationProps) Problems() []FieldProblem {
@@ -107,14 +97,6 @@ func (r RotationProps) Problems() []FieldProblem {
 	}
 	if d.Overlap < time.Hour || d.Overlap%time.Hour != 0 || d.Overlap >= d.Interval {
 		problems = append(problems, FieldProblem{"Overlap", d.Overlap, fmt.Sprintf("must be a whole number of hours, at least one, and shorter than the interval between rotations (%v)", d.Interval)})
-	}
-	return problems
-}
-
-func (r RotationProps) validate() []string {
-	var problems []string
-	for _, p := range r.Problems() {
-		problems = append(problems, fmt.Sprintf("Rotation.%s %v %s", p.Field, p.Value, p.Rule))
 	}
 	return problems
 }

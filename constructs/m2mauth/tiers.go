@@ -73,38 +73,43 @@ type TierPlan struct {
 
 var tierNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
-// validateTiers reports every problem with the tiers and the clients'
+// tierProblems reports every problem with the tiers and the clients'
 // choice of tier.
-func (p *AuthServerProps) validateTiers(add func(string, ...any), quotas Quotas) {
+func (p *AuthServerProps) tierProblems(quotas Quotas) []FieldProblem {
+	var problems []FieldProblem
+	add := func(field string, value any, format string, args ...any) {
+		problems = append(problems, FieldProblem{Field: field, Value: value, Rule: fmt.Sprintf(format, args...)})
+	}
 	if len(p.Tiers) == 0 {
 		if p.DefaultTier != "" {
-			add("DefaultTier %q is set, but no Tiers are declared", p.DefaultTier)
+			add("DefaultTier", p.DefaultTier, "names a tier, but no Tiers are declared")
 		}
 		for i, c := range p.Clients {
 			if c.Tier != "" {
-				add("Clients[%d] %q: Tier %q is set, but no Tiers are declared", i, c.Name, c.Tier)
+				add(fmt.Sprintf("Clients[%d].Tier", i), c.Tier, "names a tier, but no Tiers are declared")
 			}
 		}
-		return
+		return problems
 	}
 	if p.Rotation.Disabled {
-		add("Tiers need rotation: the rotation function writes each client's API key value into its secret (API Gateway gives CloudFormation no attribute for it); turn Rotation.Disabled off, or declare no Tiers")
+		add("Tiers", nil, "need rotation: the rotation function writes each client's API key value into its secret (API Gateway gives CloudFormation no attribute for it); turn Rotation.Disabled off, or declare no Tiers")
 	}
 	if n := len(p.Tiers); n > quotas.UsagePlansPerRegion {
-		add("Tiers has %d tiers, over API Gateway's quota of %d usage plans per account and region (Quotas.UsagePlansPerRegion, if your account's quota was raised)", n, quotas.UsagePlansPerRegion)
+		add("Tiers", nil, "has %d tiers, over API Gateway's quota of %d usage plans per account and region (Quotas.UsagePlansPerRegion, if your account's quota was raised)", n, quotas.UsagePlansPerRegion)
 	}
 	if n := len(p.Clients); n > MaxAPIKeysPerRegion {
-		add("Clients has %d clients, each with an API key, over API Gateway's quota of %d API keys per account and region, which cannot be raised", n, MaxAPIKeysPerRegion)
+		add("Clients", nil, "has %d clients, each with an API key, over API Gateway's quota of %d API keys per account and region, which cannot be raised", n, MaxAPIKeysPerRegion)
 	}
 	names := map[string]int{}
 	for i, t := range p.Tiers {
-		where := fmt.Sprintf("Tiers[%d] %q", i, t.Name)
+		where := fmt.Sprintf("Tiers[%d]", i)
 		for _, problem := range ValidateTier(t) {
-			add("%s: %s %s", where, problem.Field, problem.Problem)
+			problem.Field = where + "." + problem.Field
+			problems = append(problems, problem)
 		}
 		key := strings.ToLower(constructID(t.Name))
 		if j, dup := names[key]; dup && tierNamePattern.MatchString(t.Name) {
-			add("%s: Name is already used by Tiers[%d] (names differing only in case or punctuation count as one)", where, j)
+			add(where+".Name", t.Name, "is already used by Tiers[%d] (names differing only in case or punctuation count as one)", j)
 		} else if !dup {
 			names[key] = i
 		}
@@ -118,49 +123,44 @@ func (p *AuthServerProps) validateTiers(add func(string, ...any), quotas Quotas)
 		return false
 	}
 	if p.DefaultTier != "" && !declared(p.DefaultTier) {
-		add("DefaultTier %q is not one of the declared Tiers (%s)", p.DefaultTier, p.tierNames())
+		add("DefaultTier", p.DefaultTier, "is not one of the declared Tiers (%s)", p.tierNames())
 	}
 	for i, c := range p.Clients {
 		switch {
 		case c.Tier == "" && p.DefaultTier == "":
-			add("Clients[%d] %q: Tier is empty and there is no DefaultTier: with Tiers declared every client belongs to one (%s)", i, c.Name, p.tierNames())
+			add(fmt.Sprintf("Clients[%d].Tier", i), nil, "is empty and there is no DefaultTier: with Tiers declared every client belongs to one (%s)", p.tierNames())
 		case c.Tier != "" && !declared(c.Tier):
-			add("Clients[%d] %q: Tier %q is not one of the declared Tiers (%s)", i, c.Name, c.Tier, p.tierNames())
+			add(fmt.Sprintf("Clients[%d].Tier", i), c.Tier, "is not one of the declared Tiers (%s)", p.tierNames())
 		}
 	}
+	return problems
 }
 
-// TierProblem is one bad field of a Tier: Field is the prop ("RateLimit",
-// "Quota.Period"), Problem says what is wrong with its value.
-type TierProblem struct {
-	Field, Problem string
-}
-
-// ValidateTier reports every bad field of one tier, each with the value
-// received: the checks NewAuthServer makes, for tools that read tiers from
-// configuration and name their own keys.
-func ValidateTier(t Tier) []TierProblem {
-	var problems []TierProblem
-	add := func(field, format string, args ...any) {
-		problems = append(problems, TierProblem{Field: field, Problem: fmt.Sprintf(format, args...)})
+// ValidateTier reports every bad field of one tier ("RateLimit",
+// "Quota.Period"), each with the value received: the checks NewAuthServer
+// makes on each of Tiers.
+func ValidateTier(t Tier) []FieldProblem {
+	var problems []FieldProblem
+	add := func(field string, value any, format string, args ...any) {
+		problems = append(problems, FieldProblem{Field: field, Value: value, Rule: fmt.Sprintf(format, args...)})
 	}
 	if !tierNamePattern.MatchString(t.Name) {
-		add("Name", "%q must be 1-64 letters, digits, '-' or '_', starting with a letter or digit", t.Name)
+		add("Name", t.Name, "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
 	}
 	if !(t.RateLimit > 0 && t.RateLimit <= MaxTierRateLimit) {
-		add("RateLimit", "%v must be more than 0 and at most %d requests per second", t.RateLimit, MaxTierRateLimit)
+		add("RateLimit", t.RateLimit, "must be more than 0 and at most %d requests per second", MaxTierRateLimit)
 	}
 	if t.BurstLimit < 1 || t.BurstLimit > MaxTierBurstLimit {
-		add("BurstLimit", "%d must be from 1 to %d", t.BurstLimit, MaxTierBurstLimit)
+		add("BurstLimit", t.BurstLimit, "must be from 1 to %d", MaxTierBurstLimit)
 	}
 	if q := t.Quota; q != nil {
 		if q.Limit < 1 || q.Limit > math.MaxInt32 {
-			add("Quota.Limit", "%d must be from 1 to %d requests", q.Limit, math.MaxInt32)
+			add("Quota.Limit", q.Limit, "must be from 1 to %d requests", math.MaxInt32)
 		}
 		switch q.Period {
 		case QuotaPerDay, QuotaPerWeek, QuotaPerMonth:
 		default:
-			add("Quota.Period", "%q must be DAY, WEEK or MONTH", q.Period)
+			add("Quota.Period", string(q.Period), "must be DAY, WEEK or MONTH")
 		}
 	}
 	return problems

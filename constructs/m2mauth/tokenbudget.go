@@ -63,14 +63,6 @@ func (t TokenBudgetProps) Problems() []FieldProblem {
 	return nil
 }
 
-func (t TokenBudgetProps) validate() []string {
-	var problems []string
-	for _, p := range t.Problems() {
-		problems = append(problems, fmt.Sprintf("TokenBudget.%s %v %s", p.Field, p.Value, p.Rule))
-	}
-	return problems
-}
-
 // newTokenBudgetAlarm watches the account's client-credentials request rate,
 // summed over five minutes, and
 // fires at Share of the limit, before Cognito starts refusing token

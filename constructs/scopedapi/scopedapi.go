@@ -250,7 +250,7 @@ func checkTierStacks(scope constructs.Construct, props *ScopedAPIProps, tiers []
 			break
 		}
 		for _, p := range TierAboveStage(t.Tier, rate, int(burst)) {
-			return fmt.Errorf("scopedapi: tier %q %s: %s: raise the stage's ThrottlingRateLimit and ThrottlingBurstLimit, or lower the tier", t.Tier.Name, p.Field, p.Problem)
+			return fmt.Errorf("scopedapi: tier %q %s: raise the stage's ThrottlingRateLimit and ThrottlingBurstLimit, or lower the tier", t.Tier.Name, p)
 		}
 	}
 	if props.RestAPI != nil && deploymentStage(props.RestAPI) == nil {
@@ -263,13 +263,13 @@ func checkTierStacks(scope constructs.Construct, props *ScopedAPIProps, tiers []
 // stage's throttle (rate, burst), which caps all clients together: no
 // client could reach it. Problems name the tier's field (RateLimit,
 // BurstLimit), so configuration tools can name their own keys.
-func TierAboveStage(t m2mauth.Tier, rate float64, burst int) []m2mauth.TierProblem {
-	var problems []m2mauth.TierProblem
+func TierAboveStage(t m2mauth.Tier, rate float64, burst int) []m2mauth.FieldProblem {
+	var problems []m2mauth.FieldProblem
 	if t.RateLimit > rate {
-		problems = append(problems, m2mauth.TierProblem{Field: "RateLimit", Problem: fmt.Sprintf("%v requests per second is more than the stage's throttle of %v for all clients together: no client could reach it", t.RateLimit, rate)})
+		problems = append(problems, m2mauth.FieldProblem{Field: "RateLimit", Value: t.RateLimit, Rule: fmt.Sprintf("requests per second is more than the stage's throttle of %v for all clients together: no client could reach it", rate)})
 	}
 	if t.BurstLimit > burst {
-		problems = append(problems, m2mauth.TierProblem{Field: "BurstLimit", Problem: fmt.Sprintf("%d is more than the stage's burst of %d for all clients together: no client could reach it", t.BurstLimit, burst)})
+		problems = append(problems, m2mauth.FieldProblem{Field: "BurstLimit", Value: t.BurstLimit, Rule: fmt.Sprintf("is more than the stage's burst of %d for all clients together: no client could reach it", burst)})
 	}
 	return problems
 }

@@ -75,6 +75,6 @@ func TestTiersAboveTheStageThrottleAreRefused(t *testing.T) {
 			Routes: []scopedapi.Route{{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{get}}},
 		})
 	})
-	assert.Contains(t, msg, `scopedapi: tier "gold" RateLimit: 10 requests per second is more than the stage's throttle of 5 for all clients together: no client could reach it: raise the stage's ThrottlingRateLimit and ThrottlingBurstLimit, or lower the tier`)
+	assert.Contains(t, msg, `scopedapi: tier "gold" RateLimit 10 requests per second is more than the stage's throttle of 5 for all clients together: no client could reach it: raise the stage's ThrottlingRateLimit and ThrottlingBurstLimit, or lower the tier`)
 	assert.Nil(t, stack.Node().TryFindChild(jsii.String("Api")), "nothing was created")
 }

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/stacks"
 )
@@ -53,11 +55,12 @@ func synth(t *testing.T, app func(awscdk.App)) (string, report) {
 func TestEveryStackPassesCloudFormationValidation(t *testing.T) {
 	msg, r := synth(t, func(app awscdk.App) {
 		stacks.NewWeatherEventsStack(app, "WeatherEvents", nil)
-		stacks.NewWeatherEventsStack(app, "WeatherEventsClients", &stacks.WeatherEventsStackProps{ServiceOptions: stacks.ServiceOptions{
-			AdditionalClients: []stacks.ClientConfig{{Name: "reporting", Scopes: []string{"weather-api/get"}, AccessTokenValidityMinutes: 15}},
+		api := stacks.NewWeatherAPI()
+		stacks.NewWeatherEventsStack(app, "WeatherEventsClients", &stacks.WeatherEventsStackProps{API: api, ServiceOptions: stacks.ServiceOptions{
+			Clients: []m2mauth.ClientProps{{Name: "reporting", Scopes: []m2mauth.Scope{api.Scopes.Get}, AccessTokenValidity: 15 * time.Minute}},
 		}})
 		stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxy", nil)
-		stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxyCustomDomain", &stacks.ThirdPartyProxyStackProps{CustomDomain: &stacks.CustomDomainConfig{
+		stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxyCustomDomain", &stacks.ThirdPartyProxyStackProps{CustomDomain: &stacks.CustomDomain{
 			DomainName: "auth.partners.example.com", CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
 			HostedZoneID: "Z0123456789ABCDEFGHIJ", HostedZoneName: "partners.example.com",
 		}})
