@@ -16,7 +16,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/internal/nagmeta"
-	"github.com/scopegate/scopegate/lambda/rotation/rotationiam"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotationiam"
 
 	"github.com/scopegate/scopegate/contract"
 )
@@ -127,7 +127,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	}
 	stack := awscdk.Stack_Of(a.Construct)
 	fn := golambda.NewGoFunction(a.Construct, "Rotation", &golambda.GoFunctionProps{
-		Entry:       filepath.Join(source, "lambda", "rotation"),
+		Entry:       filepath.Join(source, "constructs", "m2mauth", "rotator"),
 		ModuleDir:   source,
 		Description: "scopegate: rotates the client secrets of " + *a.Node().Path(),
 		Environment: map[string]string{
@@ -215,7 +215,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 // is created, so that the function fills in the key's value within seconds
 // of the deploy; on a later change of the schedule that rotation only
 // repairs the key's value if the overlap window is still running (see
-// lambda/rotation/rotate). Other secrets wait for their first window:
+// constructs/m2mauth/rotator/rotate). Other secrets wait for their first window:
 // Secrets Manager then only runs the test step.
 func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secret awssecretsmanager.Secret, apiKey bool) {
 	expr, window := rotationRules(r.props.Interval, client)

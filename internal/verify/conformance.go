@@ -344,7 +344,7 @@ func compactJSON(b []byte) string {
 // checkClientSecrets: Cognito API reference, "ListUserPoolClientSecrets":
 // the client's secrets, each with ClientSecretId and ClientSecretCreateDate;
 // the secret Cognito generated when the client was created must be among
-// them, since the rotation function (lambda/rotation/rotate) counts and
+// them, since the rotation function (constructs/m2mauth/rotator/rotate) counts and
 // deletes secrets by this list.
 func (c *Conformance) checkClientSecrets(ctx context.Context, cl conformanceClient, resources []stackResource, resErr error) Check {
 	ch := Check{Name: "cognito-list-client-secrets", Expected: "client " + cl.Name + ": at least one secret, each with a create date; AWSCURRENT's client_secret_id among them"}
@@ -450,8 +450,8 @@ func (c *Conformance) checkUsageMetric(ctx context.Context) Check {
 	return ch
 }
 
-// testSecretOutcome is what the rotation function logs (lambda/rotation/
-// rotate, testSecret) when Secrets Manager tests a rotation configuration by
+// testSecretOutcome is what the rotation function logs (constructs/m2mauth/
+// rotator/rotate, testSecret) when Secrets Manager tests a rotation configuration by
 // calling testSecret on an AWSPENDING version without a value, which
 // Secrets Manager does when a rotation schedule is set without an immediate
 // rotation (Secrets Manager user guide, "Rotate secrets": "Secrets Manager

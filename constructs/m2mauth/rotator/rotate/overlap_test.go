@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
 )
 
 // atExpr is the at() expression of t, rounded up to the second, in UTC.

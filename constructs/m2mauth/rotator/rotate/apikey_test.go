@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
 )
 
 // pendingFields is version token's value, which must be stored.

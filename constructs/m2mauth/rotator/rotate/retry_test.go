@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
 )
 
 // cognitoServer answers Cognito's JSON protocol: the first throttled

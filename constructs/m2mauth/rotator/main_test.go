@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/internal/testkit/lambdart"
-	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
 )
 
 func TestNewRotatorRefusesToStartWithoutConfiguration(t *testing.T) {
@@ -96,7 +96,7 @@ func build(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		binary, buildErr = lambdart.Build(context.Background(), "./lambda/rotation", buildDir)
+		binary, buildErr = lambdart.Build(context.Background(), "./constructs/m2mauth/rotator", buildDir)
 	})
 	require.NoError(t, buildErr)
 	return binary

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scopegate/scopegate/lambda/rotation/rotate"
+	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
 )
 
 // A client id and a secret with characters Basic authentication must see
