@@ -155,3 +155,19 @@ func TestStackPropsNameTheKeyOfEveryBadValue(t *testing.T) {
 		})
 	}
 }
+
+func TestStackPropsCarrySuspensionAndDashboardSwitch(t *testing.T) {
+	cfg, err := config.Read(`{"dashboard": {"disabled": true}, "weatherEvents": {"clients": [
+		{"name": "gone", "scopes": ["weather-api/get"], "suspended": true},
+		{"name": "here", "scopes": ["weather-api/get"]}
+	]}}`)
+	require.NoError(t, err)
+	weather, proxy, err := cfg.StackProps()
+	require.NoError(t, err)
+	assert.True(t, weather.NoDashboard)
+	assert.True(t, proxy.NoDashboard)
+	require.Len(t, weather.Clients, 2)
+	assert.True(t, weather.Clients[0].Suspended)
+	assert.False(t, weather.Clients[1].Suspended)
+	assert.Equal(t, []string{"weather-api/get"}, []string{weather.Clients[0].Scopes[0].String()})
+}

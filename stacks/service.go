@@ -181,6 +181,7 @@ func serveWeatherEvents(stack awscdk.Stack, auth *m2mauth.AuthServer, stageName 
 		Routes:               routes,
 		StageName:            stageName,
 		CreateCloudWatchRole: opts.CreateAPIGatewayCloudWatchRole,
+		NoDashboard:          opts.NoDashboard,
 		Disposable:           opts.Disposable,
 	})
 	api.AddOutputs()

@@ -56,7 +56,7 @@ func TestProperty15_TieredClientsAreRateLimitedByTheirOwnKey(t *testing.T) {
 			tmpl := c.clientTemplates[*client.Stack.Node().Id()]
 			keyID := cdktest.LogicalID(client.Stack, client.APIKey)
 			key := tmpl.Resource(keyID)["Properties"].(map[string]any)
-			assert.Equal(t, true, key["Enabled"], p)
+			assert.Equal(t, !c.suspended[name], key["Enabled"], "%s: %s's key is enabled unless the client is suspended", p, name)
 			assert.Nil(t, key["Value"], "%s: API Gateway generates the value; the template never holds it", p)
 			assert.Contains(t, mustJSON(t, key["Tags"]), `"Key":"scopegate:user-pool"`, "%s: %s's key is tagged with its pool", p, name)
 			assert.Regexp(t, `"Value":\{"Ref":"referenceto\w*Auth\w*Ref"\}`, mustJSON(t, key["Tags"]), "%s: %s's key is tagged with its pool's id (the parent's Ref of the pool)", p, name)

@@ -38,6 +38,8 @@ type configuration struct {
 	clients  map[string][]string
 	validity map[string]float64 // access-token minutes per client
 	tiers    map[string]string  // client name to tier; nil without tiers
+	// suspended clients by name; nil when none is.
+	suspended map[string]bool
 }
 
 var weatherRoutes = map[string][]string{
@@ -115,7 +117,8 @@ func build(app awscdk.App) map[string]*configuration {
 	tieredProps, _ := fromConfig(`{"weatherEvents": {
 		"clients": [
 			{"name": "reporting", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": 15, "tier": "gold"},
-			{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5}
+			{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5},
+			{"name": "retired", "scopes": ["weather-api/get"], "suspended": true}
 		],
 		"tiers": [
 			{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
@@ -127,8 +130,10 @@ func build(app awscdk.App) map[string]*configuration {
 		"weather-service": {"weather-api/get", "weather-api/post"},
 		"reporting":       {"weather-api/get"},
 		"janitor":         {"weather-api/get", "weather-api/delete"},
-	}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5})
-	tiered.tiers = map[string]string{"weather-service": "bronze", "reporting": "gold", "janitor": "bronze"}
+		"retired":         {"weather-api/get"},
+	}, map[string]float64{"weather-service": 60, "reporting": 15, "janitor": 5, "retired": 60})
+	tiered.tiers = map[string]string{"weather-service": "bronze", "reporting": "gold", "janitor": "bronze", "retired": "bronze"}
+	tiered.suspended = map[string]bool{"retired": true}
 	proxy("ThirdPartyProxy", nil,
 		map[string][]string{"ThirdPartyAppClient": {"default/default"}},
 		map[string]float64{"ThirdPartyAppClient": 60})

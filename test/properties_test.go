@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/stacks"
 )
@@ -99,8 +101,14 @@ func TestProperty05_ClientsAreClientCredentialsOnly(t *testing.T) {
 		for name, props := range clientsByName(t, c) {
 			where := p + ": " + name
 			assert.Equal(t, true, props["GenerateSecret"], where)
-			assert.Equal(t, []any{"client_credentials"}, props["AllowedOAuthFlows"], where)
-			assert.Equal(t, true, props["AllowedOAuthFlowsUserPoolClient"], where)
+			if c.suspended[name] {
+				// No OAuth flow at all: Cognito issues it no token.
+				assert.Equal(t, false, props["AllowedOAuthFlowsUserPoolClient"], where)
+				assert.NotContains(t, props, "AllowedOAuthFlows", where)
+			} else {
+				assert.Equal(t, []any{"client_credentials"}, props["AllowedOAuthFlows"], where)
+				assert.Equal(t, true, props["AllowedOAuthFlowsUserPoolClient"], where)
+			}
 			for _, key := range []string{"CallbackURLs", "LogoutURLs", "DefaultRedirectURI"} {
 				assert.NotContains(t, props, key, where)
 			}
@@ -114,9 +122,13 @@ func TestProperty05_ClientsAreClientCredentialsOnly(t *testing.T) {
 }
 
 func TestProperty06_ClientsHoldExactlyTheirDeclaredScopes(t *testing.T) {
-	p := property(6, "every client's AllowedOAuthScopes is exactly its declared subset")
+	p := property(6, "every client's AllowedOAuthScopes is exactly its declared subset (none while it is suspended)")
 	each(t, func(t *testing.T, c *configuration) {
 		for name, props := range clientsByName(t, c) {
+			if c.suspended[name] {
+				assert.NotContains(t, props, "AllowedOAuthScopes", "%s: %s", p, name)
+				continue
+			}
 			var got []string
 			for _, s := range props["AllowedOAuthScopes"].([]any) {
 				got = append(got, s.(string))
@@ -311,7 +323,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestProperty13_EveryClientSecretRotates(t *testing.T) {
-	p := property(13, "every client secret has a rotation schedule run by the pool's rotation function")
+	p := property(13, "every client secret has a rotation schedule run by the pool's rotation function, but a suspended client's")
 	each(t, func(t *testing.T, c *configuration) {
 		require.NotNil(t, c.auth.RotationFunction(), p)
 		scheduled := 0
@@ -328,11 +340,19 @@ func TestProperty13_EveryClientSecretRotates(t *testing.T) {
 				assert.Equal(t, "2h", rules["Duration"], "%s: %s", p, id)
 			}
 			for _, s := range secrets {
-				assert.True(t, schedules[`{"Ref":"`+s.LogicalID+`"}`], "%s: %s/%s has no rotation schedule", p, id, s.LogicalID)
-				scheduled++
+				if schedules[`{"Ref":"`+s.LogicalID+`"}`] {
+					scheduled++
+				}
 			}
 		}
-		assert.Equal(t, len(c.clients), scheduled, p)
+		assert.Equal(t, len(c.clients)-len(c.suspended), scheduled, "%s: one schedule per client secret", p)
+		for name := range c.suspended {
+			client := c.auth.Client(name)
+			secretID := cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			for _, s := range c.clientTemplates[*client.Stack.Node().Id()].Resources("AWS::SecretsManager::RotationSchedule") {
+				assert.NotEqual(t, `{"Ref":"`+secretID+`"}`, mustJSON(t, s.Properties["SecretId"]), "%s: suspended %s is not rotated", p, name)
+			}
+		}
 	})
 }
 
@@ -369,5 +389,55 @@ func TestProperty14_RotationRoleIsLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+func TestProperty18_SuspendedClientsAreCutOff(t *testing.T) {
+	p := property(18, "a suspended client gets no token, its key is disabled, and the function can read the suspensions")
+	c := all(t)["WeatherEventsClients"]
+	require.NotEmpty(t, c.suspended, "the configuration suspends a client")
+	records := map[string]contract.ClientRecord{}
+	for _, r := range clientRecords(t, c) {
+		records[r.Name] = r
+	}
+	for name := range c.clients {
+		client := c.auth.Client(name)
+		props := clientsByName(t, c)[name]
+		assert.Equal(t, !c.suspended[name], props["AllowedOAuthFlowsUserPoolClient"], "%s: %s", p, name)
+		assert.Equal(t, c.suspended[name], records[name].Suspended, "%s: %s's record", p, name)
+		assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.APIKey)+">", records[name].APIKeyID, "%s: %s's record names its key", p, name)
+	}
+	each(t, func(t *testing.T, c *configuration) {
+		env := c.template.Resource(c.logicalID(c.function.Function))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		table := cdktest.LogicalID(c.stack, c.auth.SuspendedClients.Node().DefaultChild().(awscdk.CfnElement))
+		assert.Equal(t, map[string]any{"Ref": table}, env[contract.EnvSuspendedClientsTable], p)
+		// Suspended clients here all have keys, which refuse them on every
+		// route; keyless ones would be named (scopedapi's tests).
+		assert.NotContains(t, env, contract.EnvSuspendedClients, p)
+	})
+}
+
+func TestProperty19_EveryAPIHasItsPartnerView(t *testing.T) {
+	p := property(19, "a dashboard and four contributor rules on the access log per API")
+	each(t, func(t *testing.T, c *configuration) {
+		assert.Len(t, c.template.Resources("AWS::CloudWatch::Dashboard"), 1, p)
+		rules := c.template.Resources("AWS::CloudWatch::InsightRule")
+		require.Len(t, rules, 4, p)
+		logs := cdktest.LogicalID(c.stack, c.api.AccessLogs.Node().DefaultChild().(awscdk.CfnElement))
+		filters := map[string]string{}
+		for _, r := range rules {
+			assert.Equal(t, "ENABLED", r.Properties["RuleState"], p)
+			body := mustJSON(t, r.Properties["RuleBody"])
+			assert.Contains(t, body, `{"Ref":"`+logs+`"}`, "%s: the rule reads the API's access log", p)
+			for _, want := range []string{`\"LogFormat\":\"JSON\"`, `\"Keys\":[\"$.clientId\"]`, `\"AggregateOn\":\"Count\"`, `\"Name\":\"CloudWatchLogRule\"`} {
+				assert.Contains(t, body, want, p)
+			}
+			name := r.Properties["RuleName"].(string)
+			filters[name[strings.LastIndex(name, "-")+1:]] = body
+		}
+		assert.NotContains(t, filters["TopClientsByRequests"], "Filters", p)
+		assert.Contains(t, filters["TopClientsBy4xx"], `\"StartsWith\":[\"4\"]`, p)
+		assert.Contains(t, filters["TopClientsBy429"], `\"In\":[\"429\"]`, p)
+		assert.Contains(t, filters["TopClientsBy5xx"], `\"StartsWith\":[\"5\"]`, p)
 	})
 }

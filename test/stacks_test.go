@@ -57,6 +57,7 @@ func TestAccessPolicyOutput(t *testing.T) {
 			stacks.ServiceClientName: {"GET /": true, "POST /": true, "GET /{id}": true, "DELETE /{id}": false},
 			"reporting":              {"GET /": true, "POST /": false, "GET /{id}": true, "DELETE /{id}": false},
 			"janitor":                {"GET /": true, "POST /": false, "GET /{id}": true, "DELETE /{id}": true},
+			"retired":                {"GET /": false, "POST /": false, "GET /{id}": false, "DELETE /{id}": false},
 		},
 		"ThirdPartyProxy": {stacks.ThirdPartyClientName: {"ANY /": true, "ANY /{proxy+}": true}},
 	} {
@@ -69,6 +70,11 @@ func TestAccessPolicyOutput(t *testing.T) {
 			tiers := map[string]string{}
 			for _, record := range clientRecords(t, c) {
 				got[record.Name] = policy.Opens(record.Scopes)
+				if record.Suspended { // its scopes open nothing while it is
+					for route := range got[record.Name] {
+						got[record.Name][route] = false
+					}
+				}
 				if record.Tier != "" {
 					tiers[record.Name] = record.Tier
 					assert.Contains(t, policy.Tiers, record.Tier, "the access policy describes every tier a client is in")
@@ -133,7 +139,9 @@ func TestOutputsAUserNeeds(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
 		assert.Equal(t, c.stack.Resolve(c.api.URL), output(t, c, "ApiUrl"))
 		assert.Equal(t, c.stack.Resolve(c.auth.TokenURL), output(t, c, "AuthTokenUrl"))
-		assert.Len(t, c.template.Section("Outputs"), 5, "ApiUrl, AccessPolicy, AuthTokenUrl, AuthClients, and the RestApi's own endpoint")
+		assert.Len(t, c.template.Section("Outputs"), 7, "ApiUrl, AccessPolicy, AccessLogGroup, AuthTokenUrl, AuthClients, AuthSuspendedClientsTable, and the RestApi's own endpoint")
+		assert.Equal(t, c.stack.Resolve(c.api.AccessLogs.LogGroupName()), output(t, c, "AccessLogGroup"))
+		assert.Equal(t, c.stack.Resolve(c.auth.SuspendedClients.TableName()), output(t, c, "AuthSuspendedClientsTable"))
 		records := clientRecords(t, c)
 		require.Len(t, records, len(c.clients))
 		for _, r := range records {
@@ -165,17 +173,24 @@ func TestThirdPartyProxyCustomDomain(t *testing.T) {
 }
 
 // The events table: on demand, point-in-time recovery, kept on delete; the
-// idempotency-keys table: on demand, TTL on expiresAt. The function may call
-// exactly the store's actions on the first and the keys' on the second, and
-// nothing else.
+// idempotency-keys table: on demand, TTL on expiresAt; the suspended-clients
+// table as the events table. The function may call exactly the store's
+// actions on the first, the keys' on the second and GetItem on the third,
+// and nothing else.
 func TestTablesAndTheirGrants(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
 		tables := map[string]cdktest.Resource{}
 		for _, r := range c.template.Resources("AWS::DynamoDB::Table") {
 			tables[r.Properties["KeySchema"].([]any)[0].(map[string]any)["AttributeName"].(string)] = r
 		}
-		require.Len(t, tables, 2)
-		events, keys := tables["id"], tables["key"]
+		require.Len(t, tables, 3)
+		events, keys, suspended := tables["id"], tables["key"], tables["clientId"]
+		for _, table := range []cdktest.Resource{events, suspended} {
+			assert.Equal(t, "PAY_PER_REQUEST", table.Properties["BillingMode"])
+			assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, table.Properties["PointInTimeRecoverySpecification"])
+			assert.Equal(t, true, table.Properties["DeletionProtectionEnabled"])
+			assert.Equal(t, "Retain", table.Raw["DeletionPolicy"])
+		}
 		assert.Equal(t, "PAY_PER_REQUEST", events.Properties["BillingMode"])
 		assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, events.Properties["PointInTimeRecoverySpecification"])
 		assert.Equal(t, true, events.Properties["DeletionProtectionEnabled"])
@@ -192,7 +207,8 @@ func TestTablesAndTheirGrants(t *testing.T) {
 				}
 			}
 		}
-		require.Len(t, grants, 2)
+		require.Len(t, grants, 3)
+		assert.ElementsMatch(t, []string{"dynamodb:GetItem"}, grants[suspended.LogicalID])
 		assert.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DeleteItem"}, grants[events.LogicalID])
 		assert.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:GetItem"}, grants[keys.LogicalID])
 
@@ -200,6 +216,8 @@ func TestTablesAndTheirGrants(t *testing.T) {
 		assert.Equal(t, map[string]any{"Ref": events.LogicalID}, env["TABLE_NAME"])
 		assert.Equal(t, map[string]any{"Ref": keys.LogicalID}, env["IDEMPOTENCY_TABLE_NAME"])
 		assert.Regexp(t, `^/opt/scopegate/routes-[0-9a-f]{16}\.json$`, env[routetable.FileEnvVar])
+		assert.Equal(t, map[string]any{"Ref": suspended.LogicalID}, env[contract.EnvSuspendedClientsTable])
+		assert.NotContains(t, env, contract.EnvSuspendedClients, "no client is suspended in configuration")
 	})
 }
 

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -48,6 +50,9 @@ type AuthServer struct {
 	// TokenBudgetAlarm fires when client-credentials token requests near
 	// Cognito's limit; nil when TokenBudget is disabled.
 	TokenBudgetAlarm awscloudwatch.Alarm
+	// SuspendedClients is the table of clients suspended without a deploy
+	// (contract.Suspension items; see newSuspendedClientsTable).
+	SuspendedClients awsdynamodb.Table
 
 	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
 	rotation       *rotator
@@ -85,6 +90,11 @@ type Client struct {
 	// APIKey is the client's API key in its tier's usage plan; nil without
 	// tiers.
 	APIKey awsapigateway.CfnApiKey
+	// AccessTokenValidity is how long its access tokens live.
+	AccessTokenValidity time.Duration
+	// Suspended is true for a client suspended in configuration: it gets
+	// no token, and its API key is disabled.
+	Suspended bool
 }
 
 // NewAuthServer validates props and then creates the user pool, its resource
@@ -114,6 +124,7 @@ func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps
 	a.Domain, a.BaseURL = newDomain(a, props.Domain)
 	a.TokenURL = jsii.String(*a.BaseURL + "/oauth2/token")
 	a.newUsagePlans(props.Tiers)
+	a.SuspendedClients = a.newSuspendedClientsTable(props.Disposable)
 	a.addClients(props)
 	if !props.TokenBudget.Disabled {
 		a.TokenBudgetAlarm = a.newTokenBudgetAlarm(props.TokenBudget)
@@ -271,6 +282,12 @@ func (c *Client) record() map[string]any {
 	if c.Tier != "" {
 		record["tier"] = c.Tier
 	}
+	if c.APIKey != nil {
+		record["apiKeyId"] = c.APIKey.Ref()
+	}
+	if c.Suspended {
+		record["suspended"] = true
+	}
 	return record
 }
 
@@ -284,6 +301,17 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s.String()))
 	}
 	id := constructID(props.Name)
+	oauth := &awscognito.OAuthSettings{
+		Flows: &awscognito.OAuthFlows{
+			ClientCredentials:      jsii.Bool(true),
+			AuthorizationCodeGrant: jsii.Bool(false),
+			ImplicitCodeGrant:      jsii.Bool(false),
+		},
+		Scopes: &oauthScopes,
+	}
+	if props.Suspended {
+		oauth = nil // see Suspension: no OAuth flow, so no token
+	}
 	client := awscognito.NewUserPoolClient(stack, jsii.String(id+"Client"), &awscognito.UserPoolClientProps{
 		UserPool:           a.UserPool,
 		UserPoolClientName: jsii.String(props.Name),
@@ -296,14 +324,8 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 			UserPassword:      jsii.Bool(false),
 			UserSrp:           jsii.Bool(false),
 		},
-		OAuth: &awscognito.OAuthSettings{
-			Flows: &awscognito.OAuthFlows{
-				ClientCredentials:      jsii.Bool(true),
-				AuthorizationCodeGrant: jsii.Bool(false),
-				ImplicitCodeGrant:      jsii.Bool(false),
-			},
-			Scopes: &oauthScopes,
-		},
+		OAuth:        oauth,
+		DisableOAuth: jsii.Bool(props.Suspended),
 		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{
 			awscognito.UserPoolClientIdentityProvider_COGNITO(),
 		},
@@ -339,7 +361,9 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		Description:       jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
 		SecretObjectValue: &fields,
 	})
-	if rotation != nil {
+	// A suspended client's secret is not rotated: each rotation tests the
+	// new secret at the token endpoint, which refuses a suspended client.
+	if rotation != nil && !props.Suspended {
 		rotation.schedule(stack, id, props.Name, secret, tier != "")
 	}
 	return &Client{
@@ -351,6 +375,9 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		Secret:         secret,
 		Tier:           tier,
 		APIKey:         apiKey,
+
+		AccessTokenValidity: validity,
+		Suspended:           props.Suspended,
 	}
 }
 
@@ -368,6 +395,7 @@ func (a *AuthServer) addOutputs(id string) {
 		out.OverrideLogicalId(jsii.String(logicalID))
 	}
 	output(contract.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
+	output(contract.SuspendedClientsTable(id), "DynamoDB table of the clients suspended without a deploy (bin/clients suspend)", a.SuspendedClients.TableName())
 	parts := make([]*string, len(a.ClientStacks))
 	for i, stack := range a.ClientStacks {
 		parts[i] = awscdk.Token_AsString(stack.NestedStackResource().GetAtt(jsii.String("Outputs.Clients"), awscdk.ResolutionTypeHint_STRING), nil)

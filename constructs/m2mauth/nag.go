@@ -9,13 +9,17 @@ func (a *AuthServer) explainNagFindings() {
 		rule("AwsSolutions-COG2", "MFA protects user sign-in; this pool has no users and issues tokens only through the client-credentials grant, which MFA does not apply to."),
 		rule("AwsSolutions-COG3", "Threat protection (advanced security) evaluates user sign-ins; the client-credentials grant is not inspected by it, so the Plus plan it needs would cost money and change nothing here."),
 	)
-	if a.rotation != nil {
-		return // every client secret has a rotation schedule
-	}
 	for _, c := range a.Clients {
-		nagmeta.Suppress(c.Secret, false,
-			rule("AwsSolutions-SMG4", "Rotation was turned off for this pool (AuthServerProps.Rotation.Disabled); its client secrets change only when rotated by hand in Cognito, as the README describes."),
-		)
+		switch {
+		case a.rotation == nil:
+			nagmeta.Suppress(c.Secret, false,
+				rule("AwsSolutions-SMG4", "Rotation was turned off for this pool (AuthServerProps.Rotation.Disabled); its client secrets change only when rotated by hand in Cognito, as the README describes."),
+			)
+		case c.Suspended:
+			nagmeta.Suppress(c.Secret, false,
+				rule("AwsSolutions-SMG4", "The client is suspended: Cognito issues it no token, so its secret opens nothing, and rotation (which tests each new secret at the token endpoint) resumes with the client."),
+			)
+		}
 	}
 }
 

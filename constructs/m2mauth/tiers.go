@@ -244,7 +244,7 @@ func (a *AuthServer) usagePlan(tier string) awsapigateway.UsagePlan {
 // no other.
 func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, clientID *string, tier string) awsapigateway.CfnApiKey {
 	key := awsapigateway.NewCfnApiKey(stack, jsii.String(id+"ApiKey"), &awsapigateway.CfnApiKeyProps{
-		Enabled:     jsii.Bool(true),
+		Enabled:     jsii.Bool(!client.Suspended),
 		Name:        awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("scopegate"), jsii.String(client.Name), clientID}),
 		Description: jsii.String(fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier)),
 		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: a.UserPool.UserPoolId()}},

@@ -35,6 +35,17 @@ const (
 // -conformance lists the dimension sets Cognito really publishes.
 const tokenRequestQuery = `SELECT SUM(CallCount) FROM "AWS/Usage" WHERE Resource = 'ClientAuthentication'`
 
+// TokenRequests is the account's client-credentials token requests per five
+// minutes (tokenRequestQuery), for alarms and dashboards; Cognito's limit is
+// ClientCredentialsRequestsPerSecond times 300 of them.
+func TokenRequests() awscloudwatch.MathExpression {
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String(tokenRequestQuery),
+		Label:      jsii.String(fmt.Sprintf("client-credentials token requests per %g minutes", tokenBudgetPeriod.Minutes())),
+		Period:     awscdk.Duration_Seconds(jsii.Number(tokenBudgetPeriod.Seconds())),
+	})
+}
+
 // tokenBudgetPeriod is the alarm's period: long enough that a burst of
 // token requests at start-up does not page anyone.
 const tokenBudgetPeriod = 5 * time.Minute
@@ -75,11 +86,7 @@ func (a *AuthServer) newTokenBudgetAlarm(props TokenBudgetProps) awscloudwatch.A
 	// The query sums requests per period; the limit is per second.
 	// (Whether an alarm may apply metric math to a Metrics Insights query
 	// is not documented, so the threshold is scaled instead.)
-	calls := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression: jsii.String(tokenRequestQuery),
-		Label:      jsii.String(fmt.Sprintf("client-credentials token requests per %g minutes", tokenBudgetPeriod.Minutes())),
-		Period:     awscdk.Duration_Seconds(jsii.Number(tokenBudgetPeriod.Seconds())),
-	})
+	calls := TokenRequests()
 	perSecond := share * ClientCredentialsRequestsPerSecond
 	threshold := perSecond * tokenBudgetPeriod.Seconds()
 	alarm := awscloudwatch.NewAlarm(a.Construct, jsii.String("TokenBudgetAlarm"), &awscloudwatch.AlarmProps{

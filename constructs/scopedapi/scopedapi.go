@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -57,6 +58,12 @@ type ScopedAPI struct {
 	RouteTableLayer awslambda.LayerVersion
 	// Methods maps "METHOD /path" to the API Gateway method.
 	Methods map[string]awsapigateway.Method
+	// Dashboard shows the API's requests, answers, latency, function,
+	// token requests and rotation failures; ContributorRules rank its
+	// clients by requests and refusals ("TopClientsByRequests", "...By4xx",
+	// "...By429", "...By5xx"). Both nil for an adopted API or NoDashboard.
+	Dashboard        awscloudwatch.Dashboard
+	ContributorRules map[string]awscloudwatch.CfnInsightRule
 
 	tiers []m2mauth.TierPlan
 }
@@ -208,6 +215,10 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
 	}
 	Guard(a.RestAPI, props.Auth)
+	a.suspend(handlerFn, props.Auth, props.Routes)
+	if props.RestAPI == nil && !props.NoDashboard {
+		a.observe(props.Handler, props.Auth)
+	}
 	if props.RestAPI == nil {
 		a.protect(props.WebACLArn)
 		a.URL = a.RestAPI.Url()
@@ -315,6 +326,9 @@ func deploymentStage(api awsapigateway.RestApi) (stage awsapigateway.Stage) {
 func (a *ScopedAPI) AddOutputs() {
 	if a.URL != nil {
 		addOutput(a.Construct, contract.APIURL, "Invoke URL of the API", a.URL)
+	}
+	if a.AccessLogs != nil {
+		addOutput(a.Construct, contract.AccessLogGroup, "Access log group of the API: one JSON line per request, with the caller's clientId", a.AccessLogs.LogGroupName())
 	}
 	addOutput(a.Construct, contract.AccessPolicy, "JSON: the scopes of each route (any one opens it); each client's scopes are in the clients output", jsii.String(a.AccessPolicy().JSON()))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -72,6 +73,7 @@ var (
 	once               sync.Once
 	routed, proxy      *fixture
 	wide               *fixture
+	suspending         *fixture
 	withCloudWatchRole cdktest.Template
 )
 
@@ -134,7 +136,28 @@ func load(t *testing.T) {
 		wapi := scopedapi.NewScopedAPI(wstack, "Api", &scopedapi.ScopedAPIProps{Auth: wauth, Handler: wfn, Routes: routes})
 		wide = &fixture{stack: wstack, api: wapi, auth: wauth, fn: wfn, declared: declared}
 
+		// A pool with a suspended client that has no API key, a route the
+		// function does not serve, and no dashboard.
+		sstack := awscdk.NewStack(app, jsii.String("Suspending"), nil)
+		server := m2mauth.NewResourceServer("weather-api", "Weather")
+		get := server.AddScope("get", "List")
+		sauth := m2mauth.NewAuthServer(sstack, "Auth", &m2mauth.AuthServerProps{
+			ResourceServers: []*m2mauth.ResourceServer{server},
+			Clients: []m2mauth.ClientProps{
+				{Name: "svc", Scopes: []m2mauth.Scope{get}},
+				{Name: "gone", Scopes: []m2mauth.Scope{get}, Suspended: true, AccessTokenValidity: 2 * time.Hour},
+			},
+			Domain: m2mauth.PrefixDomain{Prefix: "scopedapi-suspend"},
+		})
+		sfn := usersFunction(sstack)
+		sapi := scopedapi.NewScopedAPI(sstack, "Api", &scopedapi.ScopedAPIProps{Auth: sauth, Handler: sfn, NoDashboard: true, Routes: []scopedapi.Route{
+			{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{get}},
+			{Method: "GET", Path: "/status", Scopes: []m2mauth.Scope{get}, Integration: awsapigateway.NewMockIntegration(nil)},
+		}})
+		suspending = &fixture{stack: sstack, api: sapi, auth: sauth, fn: sfn}
+
 		routed.template = cdktest.Synth(t, stack)
+		suspending.template = cdktest.Synth(t, sstack)
 		proxy.template = cdktest.Synth(t, pstack)
 		wide.template = cdktest.Synth(t, wstack)
 		withCloudWatchRole = cdktest.Synth(t, cstack)
