@@ -404,4 +404,3 @@ func unchanged(m map[string]any) map[string]any {
 	delete(out, "AllowedOAuthFlowsUserPoolClient")
 	return out
 }
-
