@@ -66,6 +66,21 @@ bin/verify: bin/verify.srcs $$(VERIFY_SRCS) go.mod go.sum
 	go build -o $@ ./cmd/verify
 	@touch $@
 
+# bin/clients, the client report and the emergency suspend/resume, is built
+# the same way from the files ./cmd/clients imports, for the same reason: its
+# exit status 2 ("cannot report") must stay distinct from 1 ("flagged").
+CLIENTS_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/clients
+CLIENTS_SRCS = $(eval CLIENTS_SRCS := $$(shell $$(CLIENTS_LIST)))$(CLIENTS_SRCS)
+
+bin/clients.srcs: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(CLIENTS_SRCS) go.mod go.sum > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+bin/clients: bin/clients.srcs $$(CLIENTS_SRCS) go.mod go.sum
+	go build -o $@ ./cmd/clients
+	@touch $@
+
 .PHONY: verify
 ## verify: build bin/verify when a source changed and check the deployed stack STACK (default WeatherEvents); make exits 2 on any failure, so scripts that need 0/1/2 run bin/verify itself
 verify: bin/verify

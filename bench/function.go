@@ -126,7 +126,11 @@ func measureFunction(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(rows, cold), nil
+	suspend, err := env.suspensionRow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, cold, suspend), nil
 }
 
 // bootstrapSizeRow builds the bootstrap the way golambda bundles it for

@@ -36,6 +36,11 @@ func Clients(prefix string) string { return Key(prefix) + "Clients" }
 // table of clients suspended without a deploy (see Suspension).
 func SuspendedClientsTable(prefix string) string { return Key(prefix) + "SuspendedClientsTable" }
 
+// UserPoolID is the output holding the id of the AuthServer's user pool,
+// which bin/clients needs to turn a client's token issuance off and on
+// (Cognito's DescribeUserPoolClient and UpdateUserPoolClient take it).
+func UserPoolID(prefix string) string { return Key(prefix) + "UserPoolId" }
+
 // ClientRecord is one entry of the Clients output: what a consumer needs to
 // find a client's credentials, and the scopes it may request.
 type ClientRecord struct {

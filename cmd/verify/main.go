@@ -39,7 +39,11 @@
 // unreserved after the assembly's reservations (Lambda keeps 100); the app
 // clients and resource servers per Cognito user pool against the quotas
 // (Service Quotas when it answers, else 1,000 and 25); the usage plans and
-// API keys in the region plus the assembly's against 300 and 10,000. It
+// API keys in the region plus the assembly's against 300 and 10,000; every
+// client suspended without a deploy (bin/clients suspend: an item in the
+// deployed stack's suspended-clients table) is suspended in the
+// configuration too, or the deploy would turn its API key and tokens back
+// on (one line per client, who suspended it and when, and the way out). It
 // exits 0 when the deploy would get past all of them, 1 when one would fail
 // (the line says how to fix it), 2 when it cannot tell (no assembly, no
 // credentials, an API call denied).
@@ -73,6 +77,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
@@ -135,6 +140,7 @@ func main() {
 			CloudFormation: cloudformation.NewFromConfig(cfg),
 			ServiceQuotas:  servicequotas.NewFromConfig(cfg),
 			SSM:            ssm.NewFromConfig(cfg),
+			DynamoDB:       dynamodb.NewFromConfig(cfg),
 		}
 		os.Exit(report(p.Run(ctx, a), *asJSON, os.Stdout, os.Stderr))
 	case *conformance:

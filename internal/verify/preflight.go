@@ -15,9 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
+
+	"github.com/scopegate/scopegate/internal/suspensions"
 )
 
-// The AWS calls -preflight makes, all read-only.
+// The AWS calls -preflight makes, all read-only (and DynamoDB Scan of the
+// suspended-clients tables: suspensions.ReadAPI).
 type (
 	// PreflightAPIGateway: GetAccount, GetUsagePlans, GetApiKeys.
 	PreflightAPIGateway interface {
@@ -50,6 +53,9 @@ type Preflight struct {
 	CloudFormation PreflightCloudFormation
 	ServiceQuotas  servicequotas.ListServiceQuotasAPIClient
 	SSM            PreflightSSM
+	// DynamoDB scans the deployed suspended-clients tables (nil: that
+	// check cannot tell).
+	DynamoDB suspensions.ReadAPI
 }
 
 // Defaults, used when Service Quotas does not answer.
@@ -91,6 +97,7 @@ func (p *Preflight) Run(ctx context.Context, a *Assembly) *Checks {
 	out.add(p.checkConcurrency(ctx, a, deployed, deployedNote))
 	out.Checks = append(out.Checks, p.checkCognito(ctx, a)...)
 	out.Checks = append(out.Checks, p.checkUsagePlans(ctx, a, deployed, deployedNote)...)
+	out.Checks = append(out.Checks, p.checkSuspensions(ctx, a)...)
 	return out
 }
 

@@ -197,7 +197,7 @@ type stackOutputs struct {
 // deployed reads and checks the stack's AccessPolicy, ApiUrl and clients
 // outputs.
 func (v *Verifier) deployed(ctx context.Context, stack string) (*stackOutputs, error) {
-	outputs, err := v.outputs(ctx, stack)
+	outputs, err := ReadOutputs(ctx, v.CloudFormation, stack)
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +217,9 @@ func (v *Verifier) deployed(ctx context.Context, stack string) (*stackOutputs, e
 		prefix = contract.DefaultAuthPrefix
 	}
 	d.prefix = prefix
-	clientsKey := contract.Clients(prefix)
-	if err := json.Unmarshal([]byte(outputs[clientsKey]), &d.clients); err != nil || len(d.clients) == 0 {
-		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, clientsKey)
+	if d.clients, err = ClientRecords(stack, outputs, prefix); err != nil {
+		return nil, err
 	}
-	sort.Slice(d.clients, func(i, j int) bool { return d.clients[i].Name < d.clients[j].Name })
 	return d, nil
 }
 
@@ -415,8 +413,10 @@ func (v *Verifier) transport() http.RoundTripper {
 	return http.DefaultTransport
 }
 
-func (v *Verifier) outputs(ctx context.Context, stack string) (map[string]string, error) {
-	out, err := v.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+// ReadOutputs reads a deployed stack's outputs by key (CloudFormation
+// DescribeStacks). The verifier and bin/clients read a stack through it.
+func ReadOutputs(ctx context.Context, cf CloudFormationAPI, stack string) (map[string]string, error) {
+	out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
 		return nil, fmt.Errorf("verify: reading stack %s: %w", stack, err)
 	}
@@ -428,4 +428,16 @@ func (v *Verifier) outputs(ctx context.Context, stack string) (map[string]string
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	return outputs, nil
+}
+
+// ClientRecords reads the clients output of the AuthServer whose construct
+// id is prefix from a stack's outputs: at least one client, sorted by name.
+func ClientRecords(stack string, outputs map[string]string, prefix string) ([]contract.ClientRecord, error) {
+	key := contract.Clients(prefix)
+	var clients []contract.ClientRecord
+	if err := json.Unmarshal([]byte(outputs[key]), &clients); err != nil || len(clients) == 0 {
+		return nil, fmt.Errorf("verify: stack %s has no readable %s output", stack, key)
+	}
+	sort.Slice(clients, func(i, j int) bool { return clients[i].Name < clients[j].Name })
+	return clients, nil
 }

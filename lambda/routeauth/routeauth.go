@@ -10,6 +10,7 @@
 package routeauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,7 +35,18 @@ var (
 	ErrNotAccessToken    = errors.New("token is not an access token")
 	ErrInsufficientScope = errors.New("token lacks the scope this route requires")
 	ErrUnknownRoute      = errors.New("route is not in the route table")
+	// ErrClientSuspended: the token is valid, but its client is suspended
+	// (in configuration, or without a deploy; see package
+	// lambda/suspension).
+	ErrClientSuspended = errors.New("client is suspended")
 )
+
+// Suspensions refuses the requests of suspended clients after Authorize let
+// them through: Check returns an error wrapping ErrClientSuspended for a
+// suspended client, nil otherwise. Package lambda/suspension implements it.
+type Suspensions interface {
+	Check(ctx context.Context, clientID string) error
+}
 
 // ClaimsFromAuthorizer reads the claims a REST API Cognito authorizer puts into
 // requestContext.authorizer.claims, where every value is a string and scopes
@@ -112,7 +124,8 @@ func Authorize(t routetable.Table, rc events.APIGatewayProxyRequestContext) (Cla
 
 // Refusal describes how to answer a refused request, per RFC 6750: 401 with
 // "invalid_token" when there is no usable access token, 403 with
-// "insufficient_scope" when the token is fine but does not open this route.
+// "insufficient_scope" when the token is fine but does not open this route,
+// 403 with "access_denied" when the token's client is suspended.
 // (An ID token or a missing token_use is a valid token of the wrong kind: 403
 // with "invalid_token".)
 type Refusal struct {
@@ -128,6 +141,12 @@ func Refuse(err error) Refusal {
 		return Refusal{http.StatusUnauthorized, "invalid_token", "Bearer"}
 	case errors.Is(err, ErrMalformedClaims):
 		return Refusal{http.StatusUnauthorized, "invalid_token", `Bearer error="invalid_token"`}
+	case errors.Is(err, ErrClientSuspended):
+		// 403, not RFC 6750's 401 for a revoked token: a 401 invites the
+		// client to fetch a new token and retry, and a suspended client
+		// must stop. The challenge still says invalid_token, the code RFC
+		// 6750 section 3.1 gives a revoked token.
+		return Refusal{http.StatusForbidden, "access_denied", `Bearer error="invalid_token", error_description="the client is suspended"`}
 	case errors.Is(err, ErrInsufficientScope), errors.Is(err, ErrUnknownRoute):
 		return Refusal{http.StatusForbidden, "insufficient_scope", `Bearer error="insufficient_scope"`}
 	default:

@@ -2,6 +2,7 @@ package routeauth_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -76,4 +77,12 @@ func FuzzClaims(f *testing.F) {
 			t.Fatalf("let through %+v", claims)
 		}
 	})
+}
+
+// A suspended client is refused with 403 access_denied, not a 401 that would
+// invite it to fetch a new token and retry; the challenge says invalid_token,
+// RFC 6750's code for a revoked token.
+func TestRefuseSuspendedClient(t *testing.T) {
+	r := routeauth.Refuse(fmt.Errorf("%w: client abc is suspended", routeauth.ErrClientSuspended))
+	assert.Equal(t, routeauth.Refusal{Status: http.StatusForbidden, Code: "access_denied", Challenge: `Bearer error="invalid_token", error_description="the client is suspended"`}, r)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/scopegate/scopegate/lambda/awsenv"
+	"github.com/scopegate/scopegate/lambda/suspension"
 	"github.com/scopegate/scopegate/lambda/weatherevents/api"
 	"github.com/scopegate/scopegate/lambda/weatherevents/weather"
 	"github.com/scopegate/scopegate/routetable"
@@ -80,6 +81,15 @@ func newServer(logger *slog.Logger) (*api.Server, error) {
 		Logger:         logger,
 		Now:            time.Now,
 		StorageTimeout: storageTimeout,
+	}
+	// The suspended clients: none unless the stack sets
+	// SCOPEGATE_SUSPENDED_CLIENTS or SCOPEGATE_SUSPENDED_TABLE.
+	suspensions, err := suspension.FromEnv(logger)
+	if err != nil {
+		return nil, err
+	}
+	if suspensions != nil {
+		server.Suspensions = suspensions
 	}
 	if keys := os.Getenv(KeysTableEnvVar); keys != "" {
 		server.Keys = &weather.DynamoKeys{Client: client, Table: keys}

@@ -116,6 +116,7 @@ type Server struct {
 	mu       sync.Mutex
 	handlers map[string]Handler
 	calls    []Request
+	stacks   map[string]map[string]string // Stack
 }
 
 // New starts a fake endpoint on 127.0.0.1.

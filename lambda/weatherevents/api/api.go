@@ -51,7 +51,10 @@ type Server struct {
 	// Idempotency-Key rather than pretend to honour it.
 	Keys   weather.Keys
 	Routes routetable.Table
-	Logger *slog.Logger
+	// Suspensions refuses suspended clients after the route check; nil
+	// refuses nobody (see package lambda/suspension).
+	Suspensions routeauth.Suspensions
+	Logger      *slog.Logger
 	// Now is the clock; tests fix it.
 	Now func() time.Time
 	// StorageTimeout bounds each storage call. Default: DefaultStorageTimeout.
@@ -98,7 +101,8 @@ func (s *Server) HandleEvent(ctx context.Context, event events.APIGatewayProxyRe
 }
 
 // authorize re-checks the caller's claims against the route API Gateway
-// matched, and refuses with RFC 6750 errors.
+// matched, and that the caller's client is not suspended, and refuses with
+// RFC 6750 errors.
 func (s *Server) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc, ok := apiGatewayContext(r)
@@ -109,6 +113,9 @@ func (s *Server) authorize(next http.Handler) http.Handler {
 			return
 		}
 		claims, err := routeauth.Authorize(s.Routes, rc)
+		if err == nil && s.Suspensions != nil {
+			err = s.Suspensions.Check(r.Context(), claims.ClientID)
+		}
 		if err != nil {
 			refusal := routeauth.Refuse(err)
 			w.Header().Set("WWW-Authenticate", refusal.Challenge)

@@ -46,7 +46,7 @@ type function struct {
 	invocations  int
 }
 
-func start(t *testing.T) *function {
+func start(t *testing.T, extraEnv ...string) *function {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "weatherevents-bin-")
@@ -69,13 +69,13 @@ func start(t *testing.T) *function {
 		{Method: "DELETE", Path: "/{id}", Scopes: []string{"weather-api/delete"}},
 	}.Encode(), 0o644))
 	f := &function{proxy: proxy, events: dynalite.NewEventsTable(t), keys: dynalite.NewKeysTable(t)}
-	f.Function, err = lambdart.Start(context.Background(), binary, []string{
+	f.Function, err = lambdart.Start(context.Background(), binary, append([]string{
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"TABLE_NAME=" + f.events, "IDEMPOTENCY_TABLE_NAME=" + f.keys,
 		routetable.FileEnvVar + "=" + routes,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + proxy.URL(),
 		"STORAGE_TIMEOUT_MS=" + strconv.FormatInt(storageTimeout.Milliseconds(), 10),
-	})
+	}, extraEnv...))
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Stop() })
 	return f
