@@ -139,7 +139,7 @@ func TestOutputsAUserNeeds(t *testing.T) {
 	each(t, func(t *testing.T, c *configuration) {
 		assert.Equal(t, c.stack.Resolve(c.api.URL), output(t, c, "ApiUrl"))
 		assert.Equal(t, c.stack.Resolve(c.auth.TokenURL), output(t, c, "AuthTokenUrl"))
-		assert.Len(t, c.template.Section("Outputs"), 7, "ApiUrl, AccessPolicy, AccessLogGroup, AuthTokenUrl, AuthClients, AuthSuspendedClientsTable, and the RestApi's own endpoint")
+		assert.Len(t, c.template.Section("Outputs"), 8, "ApiUrl, AccessPolicy, AccessLogGroup, AuthTokenUrl, AuthClients, AuthUserPoolId, AuthSuspendedClientsTable, and the RestApi's own endpoint")
 		assert.Equal(t, c.stack.Resolve(c.api.AccessLogs.LogGroupName()), output(t, c, "AccessLogGroup"))
 		assert.Equal(t, c.stack.Resolve(c.auth.SuspendedClients.TableName()), output(t, c, "AuthSuspendedClientsTable"))
 		records := clientRecords(t, c)

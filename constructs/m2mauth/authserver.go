@@ -395,6 +395,7 @@ func (a *AuthServer) addOutputs(id string) {
 		out.OverrideLogicalId(jsii.String(logicalID))
 	}
 	output(contract.TokenURL(id), "OAuth 2.0 token endpoint (client credentials grant)", a.TokenURL)
+	output(contract.UserPoolID(id), "Cognito user pool of the machine clients (bin/clients suspend and resume change its app clients)", a.UserPool.UserPoolId())
 	output(contract.SuspendedClientsTable(id), "DynamoDB table of the clients suspended without a deploy (bin/clients suspend)", a.SuspendedClients.TableName())
 	parts := make([]*string, len(a.ClientStacks))
 	for i, stack := range a.ClientStacks {

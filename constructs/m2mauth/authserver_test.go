@@ -275,13 +275,13 @@ func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 	})
 }
 
-// However many clients there are, the parent has three outputs: the token
+// However many clients there are, the parent has four outputs: the token
 // URL, one JSON list of the clients, joined from one output per client
-// stack, and the suspended-clients table.
+// stack, the user pool and the suspended-clients table.
 func TestOutputsAreTheTokenURLAndOneClientList(t *testing.T) {
 	f := loadFixtures(t)[derivedDomain]
 	outputs := f.template.Section("Outputs")
-	assert.Len(t, outputs, 3)
+	assert.Len(t, outputs, 4)
 	assert.Equal(t, map[string]any{"Ref": cdktest.LogicalID(f.stack, f.auth.SuspendedClients.Node().DefaultChild().(awscdk.CfnElement))}, outputs["AuthSuspendedClientsTable"].(map[string]any)["Value"])
 	assert.Contains(t, mustJSON(t, outputs["AuthTokenUrl"]), `.amazoncognito.com/oauth2/token`)
 	list := mustJSON(t, outputs["AuthClients"].(map[string]any)["Value"])
