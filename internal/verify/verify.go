@@ -171,7 +171,7 @@ func (v *Verifier) Run(ctx context.Context, stack string) (*Report, error) {
 	}
 	for i, client := range clients {
 		for _, version := range versions[i] {
-			for _, c := range tokenCases(policy, client.Scopes) {
+			for _, c := range tokenCases(policy, client) {
 				row := v.check(ctx, client.Name, version, c, policy, apiURL, report.Routes)
 				if !row.OK() {
 					report.Mismatches++
@@ -259,13 +259,17 @@ type tokenCase struct {
 }
 
 // tokenCases: no scope (all of the client's), each allowed scope alone, and
-// the first route scope the client may not have, if there is one.
-func tokenCases(policy routetable.AccessPolicy, scopes []string) []tokenCase {
-	cases := []tokenCase{{requested: NoScope, granted: scopes, allowed: true}}
+// the first route scope the client may not have, if there is one; a
+// suspended client is refused every one.
+func tokenCases(policy routetable.AccessPolicy, client contract.ClientRecord) []tokenCase {
+	scopes := client.Scopes
+	// A suspended client may hold scopes, but Cognito issues it no token.
+	allowed := !client.Suspended
+	cases := []tokenCase{{requested: NoScope, granted: scopes, allowed: allowed}}
 	held := map[string]bool{}
 	for _, s := range scopes {
 		held[s] = true
-		cases = append(cases, tokenCase{requested: s, granted: []string{s}, allowed: true})
+		cases = append(cases, tokenCase{requested: s, granted: []string{s}, allowed: allowed})
 	}
 	var foreign []string
 	for _, routeScopes := range policy.Routes {

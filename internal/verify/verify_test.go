@@ -300,3 +300,34 @@ func TestAcceptsAnHTTPSAPIURL(t *testing.T) {
 	assert.Zero(t, report.Mismatches)
 	assert.Positive(t, d.api.Calls())
 }
+
+// A client suspended in configuration must get no token at all: refused, it
+// matches; still issued tokens, it is a mismatch.
+func TestASuspendedClientGetsNoToken(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		stillIssue bool
+		mismatches int
+	}{{"cut off", false, 0}, {"still issued tokens", true, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tokenClients := map[string][]string{"weather-service": promisedClients["weather-service"], "janitor": promisedClients["janitor"]}
+			if tc.stillIssue {
+				tokenClients["retired"] = []string{"weather-api/get"}
+			}
+			d := deploy(t, tokenClients)
+			var records []contract.ClientRecord
+			require.NoError(t, json.Unmarshal([]byte(d.cf.outputs[contract.Clients("Auth")]), &records))
+			records = append(records, contract.ClientRecord{Name: "retired", ClientID: "retired-id", SecretArn: arnOf("retired"), Scopes: []string{"weather-api/get"}, Suspended: true})
+			list, _ := json.Marshal(records)
+			d.cf.outputs[contract.Clients("Auth")] = string(list)
+			d.sm.secrets[arnOf("retired")] = d.credentialsJSON("retired", "retired-s3cret")
+
+			report, err := d.verifier.Run(context.Background(), "WeatherEvents")
+			require.NoError(t, err)
+			for _, r := range rows(report, "retired", verify.SecretCurrent) {
+				assert.Equal(t, "refused", r.ExpectedToken, "requested %s", r.Requested)
+			}
+			assert.Equal(t, tc.mismatches, report.Mismatches)
+		})
+	}
+}
