@@ -1,5 +1,6 @@
 // Package lambdart is a Lambda Runtime API on 127.0.0.1 that runs a function
-// binary the way the Lambda service does, for tests and benchmarks.
+// binary the way the Lambda service does: for make local (package local), tests
+// and benchmarks.
 //
 // Start runs the built bootstrap binary (see Build) with the environment
 // Lambda gives a provided.al2023 function and serves it the Runtime API
