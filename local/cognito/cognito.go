@@ -87,6 +87,13 @@ func NewPool(id string, clients []Client) (*Pool, error) {
 	return p, nil
 }
 
+// AddClient adds or replaces an app client.
+func (p *Pool) AddClient(c Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clients[c.ID] = c
+}
+
 // Clients lists the pool's app clients, sorted by name.
 func (p *Pool) Clients() []Client {
 	p.mu.Lock()

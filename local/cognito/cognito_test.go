@@ -89,12 +89,12 @@ func TestTokenEndpoint(t *testing.T) {
 		code  string
 	}{
 		"scope the client may not have": {cc("scope", "weather-api/delete"), []string{"c1", "s1"}, "invalid_scope"},
-		"wrong secret":                   {cc(), []string{"c1", "nope"}, "invalid_client"},
-		"unknown client":                 {cc("client_id", "zz", "client_secret", "s1"), nil, "invalid_client"},
-		"no client":                      {cc(), nil, "invalid_request"},
-		"another grant":                  {url.Values{"grant_type": {"password"}}, []string{"c1", "s1"}, "unsupported_grant_type"},
-		"no grant":                       {url.Values{}, []string{"c1", "s1"}, "invalid_request"},
-		"client without the flow":        {cc(), []string{"c2", "s2"}, "unauthorized_client"},
+		"wrong secret":                  {cc(), []string{"c1", "nope"}, "invalid_client"},
+		"unknown client":                {cc("client_id", "zz", "client_secret", "s1"), nil, "invalid_client"},
+		"no client":                     {cc(), nil, "invalid_request"},
+		"another grant":                 {url.Values{"grant_type": {"password"}}, []string{"c1", "s1"}, "unsupported_grant_type"},
+		"no grant":                      {url.Values{}, []string{"c1", "s1"}, "invalid_request"},
+		"client without the flow":       {cc(), []string{"c2", "s2"}, "unauthorized_client"},
 	} {
 		a := post(t, srv, c.form, c.basic...)
 		if a.status != 400 || a.body["error"] != c.code {

@@ -130,9 +130,10 @@ func (s *Server) Client() *dynamodb.Client {
 }
 
 // CreateTable creates the table in (an existing one of that name is left as
-// it is, with its items: a restart with a data directory), waits until it is
-// active and, with ttlAttribute, turns time to live on for it.
-func (s *Server) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, ttlAttribute string) error {
+// it is, with its items: a restart with a data directory) and waits until it
+// is active. dynalite has no time to live (UpdateTimeToLive is an unknown
+// operation to it), so expired items stay.
+func (s *Server) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput) error {
 	client := s.Client()
 	_, err := client.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
@@ -145,15 +146,6 @@ func (s *Server) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput,
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, 10*time.Second); err != nil {
 		return fmt.Errorf("dynalite: table %s: %w", aws.ToString(in.TableName), err)
 	}
-	if ttlAttribute != "" {
-		// dynalite accepts the call; it does not delete expired items
-		// (documented as not emulated in docs/local.md).
-		_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: in.TableName,
-			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(ttlAttribute), Enabled: aws.Bool(true)}})
-		if err != nil && !errors.As(err, new(*types.ResourceInUseException)) {
-			return fmt.Errorf("dynalite: time to live of table %s: %w", aws.ToString(in.TableName), err)
-		}
-	}
 	return nil
 }
 
@@ -165,7 +157,7 @@ func (s *Server) CreateStringKeyTable(ctx context.Context, name, key string) err
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
-	}, "")
+	})
 }
 
 // FindBinary finds node_modules/.bin/dynalite in the working directory or a
