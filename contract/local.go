@@ -13,3 +13,14 @@ const (
 	FunctionSourceEntry     = "entry"
 	FunctionSourceModuleDir = "moduleDir"
 )
+
+// The files make local writes in its state directory (default
+// cdk.out/local) and bin/verify -local reads.
+const (
+	// LocalOutputsFile holds the stacks' outputs with local values, in the
+	// shape `cdk deploy --outputs-file` writes: {"Stack": {"OutputKey": "value"}}.
+	LocalOutputsFile = "outputs.json"
+	// LocalSecretsFile holds each client secret's value by secret ARN, in
+	// ClientSecret's shape: what Secrets Manager would hold.
+	LocalSecretsFile = "secrets.json"
+)

@@ -39,14 +39,10 @@ import (
 // id).
 const DefaultPortBase = 4560
 
-// The files Start writes in StateDir.
+// The files Start writes in StateDir (see contract).
 const (
-	// OutputsFile holds the stacks' outputs with local values, in the shape
-	// `cdk deploy --outputs-file` writes: {"Stack": {"OutputKey": "value"}}.
-	OutputsFile = "outputs.json"
-	// SecretsFile holds each client secret's value by secret ARN, in
-	// contract.ClientSecret's shape: what Secrets Manager would hold.
-	SecretsFile = "secrets.json"
+	OutputsFile = contract.LocalOutputsFile
+	SecretsFile = contract.LocalSecretsFile
 )
 
 // Options configure Start.
