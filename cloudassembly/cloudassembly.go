@@ -57,6 +57,23 @@ type Stack struct {
 	// construct path ("/Stack/Construct/Resource"): the manifest's
 	// artifact metadata and its additionalMetadataFile, merged.
 	Metadata map[string][]MetadataEntry
+	// Assets maps the stack's file assets' hashes to their paths in Dir
+	// (<stack>.assets.json).
+	Assets map[string]string
+}
+
+// AssetPath is the path, relative to Dir, of the asset a resource deploys:
+// its "aws:asset:path" metadata (written when the CLI asks for asset
+// metadata) or, without it, the file asset whose hash names the S3Key of
+// its property (Code, Content: {"S3Key": "<hash>.zip"}). "" when neither
+// says.
+func (s *Stack) AssetPath(r Resource, property string) string {
+	if p, ok := r.Metadata["aws:asset:path"].(string); ok {
+		return p
+	}
+	code, _ := r.Properties[property].(map[string]any)
+	key, _ := code["S3Key"].(string)
+	return s.Assets[strings.TrimSuffix(key[strings.LastIndex(key, "/")+1:], ".zip")]
 }
 
 // MetadataEntry is one construct metadata entry (cloud assembly schema
@@ -67,13 +84,27 @@ type MetadataEntry struct {
 }
 
 // ConstructMetadata is the data of the first metadata entry of type typ on
-// the construct that synthesized r (its "aws:cdk:path" metadata).
-func (s *Stack) ConstructMetadata(r Resource, typ string) (any, bool) {
-	path, _ := r.Metadata["aws:cdk:path"].(string)
+// the construct that synthesized resource id of t: the construct at the
+// resource's "aws:cdk:path" metadata or, in an assembly synthesized without
+// path metadata (an app synthesized in-process rather than by the CLI), the
+// construct whose "aws:cdk:logicalId" entry names id.
+func (s *Stack) ConstructMetadata(t *Template, id, typ string) (any, bool) {
+	path, _ := t.Resources[id].Metadata["aws:cdk:path"].(string)
+	if path != "" {
+		path = "/" + path
+	} else {
+		for p, entries := range s.Metadata {
+			for _, e := range entries {
+				if e.Type == "aws:cdk:logicalId" && e.Data == id {
+					path = p
+				}
+			}
+		}
+	}
 	if path == "" {
 		return nil, false
 	}
-	for _, e := range s.Metadata["/"+path] {
+	for _, e := range s.Metadata[path] {
 		if e.Type == typ {
 			return e.Data, true
 		}
@@ -188,6 +219,7 @@ func (a *Assembly) read(dir string) error {
 			if err != nil {
 				return err
 			}
+			s.Assets = assets
 			if err := s.readTemplate(dir, art.Properties.TemplateFile, nil, "", assets); err != nil {
 				return err
 			}

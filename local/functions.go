@@ -78,7 +78,7 @@ func (e *Emulator) function(ctx context.Context, uri string) (*fnRef, error) {
 
 func (e *Emulator) startFunction(ctx context.Context, ref *fnRef) (*lambdart.Function, error) {
 	r := ref.tpl.Resources[ref.id]
-	binary, err := e.binary(ctx, ref.stack, r)
+	binary, err := e.binary(ctx, ref.stack, ref.tpl, ref.id)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +98,9 @@ func (e *Emulator) startFunction(ctx context.Context, ref *fnRef) (*lambdart.Fun
 // binary is the function built for this machine: from its source when
 // constructs/golambda recorded it (contract.FunctionSourceMetadata), else
 // the asset's bootstrap if it runs here.
-func (e *Emulator) binary(ctx context.Context, s *cloudassembly.Stack, r cloudassembly.Resource) (string, error) {
-	if data, ok := s.ConstructMetadata(r, contract.FunctionSourceMetadata); ok {
+func (e *Emulator) binary(ctx context.Context, s *cloudassembly.Stack, t *cloudassembly.Template, id string) (string, error) {
+	r := t.Resources[id]
+	if data, ok := s.ConstructMetadata(t, id, contract.FunctionSourceMetadata); ok {
 		m, _ := data.(map[string]any)
 		entry, _ := m[contract.FunctionSourceEntry].(string)
 		module, _ := m[contract.FunctionSourceModuleDir].(string)
@@ -108,8 +109,7 @@ func (e *Emulator) binary(ctx context.Context, s *cloudassembly.Stack, r cloudas
 		}
 		return e.build(ctx, entry, module)
 	}
-	asset, _ := r.Metadata["aws:asset:path"].(string)
-	if asset != "" {
+	if asset := s.AssetPath(r, "Code"); asset != "" {
 		bootstrap := filepath.Join(s.Dir, asset, "bootstrap")
 		if runsHere(bootstrap) {
 			return bootstrap, nil
@@ -252,7 +252,7 @@ func (e *Emulator) layers(ref *fnRef, r cloudassembly.Resource) ([]string, error
 			e.notEmulated(ref.stack, ref.id, "AWS::Lambda::Function Layers", "a layer from outside the assembly is not available locally")
 			continue
 		}
-		asset, _ := t.Resources[id].Metadata["aws:asset:path"].(string)
+		asset := ref.stack.AssetPath(t.Resources[id], "Content")
 		if asset == "" {
 			e.notEmulated(ref.stack, id, "AWS::Lambda::LayerVersion", "no asset in the assembly")
 			continue
