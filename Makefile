@@ -66,6 +66,25 @@ bin/verify: bin/verify.srcs $$(VERIFY_SRCS) go.mod go.sum
 	go build -o $@ ./cmd/verify
 	@touch $@
 
+# bin/local, make local's emulator, is built the same way from the files
+# ./cmd/local imports.
+LOCAL_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/local
+LOCAL_SRCS = $(eval LOCAL_SRCS := $$(shell $$(LOCAL_LIST)))$(LOCAL_SRCS)
+
+bin/local.srcs: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(LOCAL_SRCS) go.mod go.sum > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+bin/local: bin/local.srcs $$(LOCAL_SRCS) go.mod go.sum
+	go build -o $@ ./cmd/local
+	@touch $@
+
+.PHONY: local
+## local: synthesize when a source changed, build bin/local, and run every stack of cdk.out on 127.0.0.1 (token endpoints, APIs, functions, dynalite; see docs/local.md); PORT_BASE=n moves the ports, DATA=dir keeps the tables
+local: synth bin/local
+	bin/local -assembly cdk.out $(if $(PORT_BASE),-port-base $(PORT_BASE)) $(if $(DATA),-data $(DATA))
+
 .PHONY: verify
 ## verify: build bin/verify when a source changed and check the deployed stack STACK (default WeatherEvents); make exits 2 on any failure, so scripts that need 0/1/2 run bin/verify itself
 verify: bin/verify
