@@ -15,8 +15,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
-	"github.com/scopegate/scopegate/internal/nagmeta"
 	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotationiam"
+	"github.com/scopegate/scopegate/internal/nagmeta"
 
 	"github.com/scopegate/scopegate/contract"
 )

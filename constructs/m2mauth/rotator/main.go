@@ -27,8 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/scopegate/scopegate/lambda/awsenv"
 	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
+	"github.com/scopegate/scopegate/lambda/awsenv"
 
 	"github.com/scopegate/scopegate/contract"
 )
