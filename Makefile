@@ -50,36 +50,29 @@ bin/scopegate: bin/scopegate.srcs $$(APP_SRCS) go.mod go.sum
 	go build -o $@ .
 	@touch $@
 
-# bin/verify, the post-deploy verifier, is built the same way from the files
-# ./cmd/verify imports. Users run the binary, not go run ./cmd/verify: go run
-# reports any non-zero exit status of the program as 1, and the verifier's 2
-# ("cannot verify") must stay distinct from its 1 ("mismatch").
-VERIFY_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/verify
-VERIFY_SRCS = $(eval VERIFY_SRCS := $$(shell $$(VERIFY_LIST)))$(VERIFY_SRCS)
+# The commands under cmd/ (bin/verify, the post-deploy verifier; bin/clients,
+# the client report and emergency suspend/resume; bin/local, make local's
+# emulator) are built the same way, each from the files ./cmd/<name>
+# imports. Users run the binaries, not go run ./cmd/<name>: go run reports
+# any non-zero exit status of the program as 1, and the commands' 2 ("cannot
+# tell") must stay distinct from their 1 ("mismatch", "flagged").
+CMD_SRCS = $(shell go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/$(1))
 
-bin/verify.srcs: FORCE
+# Kept between runs: make would delete them as intermediate files.
+.PRECIOUS: bin/%.srcs
+bin/%.srcs: FORCE
 	@mkdir -p $(@D)
-	@printf '%s\n' $(VERIFY_SRCS) go.mod go.sum > $@.tmp
+	@printf '%s\n' $(call CMD_SRCS,$*) go.mod go.sum > $@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
-bin/verify: bin/verify.srcs $$(VERIFY_SRCS) go.mod go.sum
-	go build -o $@ ./cmd/verify
+bin/%: bin/%.srcs $$(call CMD_SRCS,$$*) go.mod go.sum
+	go build -o $@ ./cmd/$*
 	@touch $@
 
-# bin/clients, the client report and the emergency suspend/resume, is built
-# the same way from the files ./cmd/clients imports, for the same reason: its
-# exit status 2 ("cannot report") must stay distinct from 1 ("flagged").
-CLIENTS_LIST = go list -e -deps -f '{{with .Module}}{{if .Main}}{{range $$.GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.CgoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range $$.EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}{{end}}' ./cmd/clients
-CLIENTS_SRCS = $(eval CLIENTS_SRCS := $$(shell $$(CLIENTS_LIST)))$(CLIENTS_SRCS)
-
-bin/clients.srcs: FORCE
-	@mkdir -p $(@D)
-	@printf '%s\n' $(CLIENTS_SRCS) go.mod go.sum > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-
-bin/clients: bin/clients.srcs $$(CLIENTS_SRCS) go.mod go.sum
-	go build -o $@ ./cmd/clients
-	@touch $@
+.PHONY: local
+## local: synthesize when a source changed, build bin/local, and run every stack of cdk.out on 127.0.0.1 (token endpoints, APIs, functions, dynalite; see docs/local.md); PORT_BASE=n moves the ports, DATA=dir keeps the tables
+local: synth bin/local
+	bin/local -assembly cdk.out $(if $(PORT_BASE),-port-base $(PORT_BASE)) $(if $(DATA),-data $(DATA))
 
 .PHONY: verify
 ## verify: build bin/verify when a source changed and check the deployed stack STACK (default WeatherEvents); make exits 2 on any failure, so scripts that need 0/1/2 run bin/verify itself

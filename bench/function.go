@@ -28,7 +28,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/testkit/dynalitetest"
 	"github.com/scopegate/scopegate/internal/testkit/faultproxy"
-	"github.com/scopegate/scopegate/internal/testkit/lambdart"
+	"github.com/scopegate/scopegate/local/lambdart"
 	"github.com/scopegate/scopegate/routetable"
 )
 
@@ -57,7 +57,7 @@ const (
 )
 
 // functionRows runs the weather-events function as Lambda runs it (its
-// bootstrap behind a local Runtime API, internal/testkit/lambdart) against dynalite
+// bootstrap behind a local Runtime API, local/lambdart) against dynalite
 // behind a proxy that can hang or refuse (internal/faultproxy), and measures
 // its latency, its answers under storage faults, its cold start and the size
 // of its arm64 bootstrap. Every process it starts is stopped before it

@@ -16,7 +16,7 @@ import (
 	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/clients"
 	"github.com/scopegate/scopegate/internal/testkit/awsfake"
-	"github.com/scopegate/scopegate/internal/testkit/lambdart"
+	"github.com/scopegate/scopegate/local/lambdart"
 )
 
 // suspendPoll is how often the suspension row sends the suspended client's

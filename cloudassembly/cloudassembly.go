@@ -50,6 +50,66 @@ type Stack struct {
 	// Templates is the stack's template, then its nested stacks' (depth
 	// first).
 	Templates []*Template
+	// Dir is the directory of the stack's template and assets (a stage's
+	// stacks are in a subdirectory of the assembly).
+	Dir string
+	// Metadata is the construct metadata of the stack's constructs, by
+	// construct path ("/Stack/Construct/Resource"): the manifest's
+	// artifact metadata and its additionalMetadataFile, merged.
+	Metadata map[string][]MetadataEntry
+	// Assets maps the stack's file assets' hashes to their paths in Dir
+	// (<stack>.assets.json).
+	Assets map[string]string
+}
+
+// AssetPath is the path, relative to Dir, of the asset a resource deploys:
+// its "aws:asset:path" metadata (written when the CLI asks for asset
+// metadata) or, without it, the file asset whose hash names the S3Key of
+// its property (Code, Content: {"S3Key": "<hash>.zip"}). "" when neither
+// says.
+func (s *Stack) AssetPath(r Resource, property string) string {
+	if p, ok := r.Metadata["aws:asset:path"].(string); ok {
+		return p
+	}
+	code, _ := r.Properties[property].(map[string]any)
+	key, _ := code["S3Key"].(string)
+	return s.Assets[strings.TrimSuffix(key[strings.LastIndex(key, "/")+1:], ".zip")]
+}
+
+// MetadataEntry is one construct metadata entry (cloud assembly schema
+// MetadataEntry).
+type MetadataEntry struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// ConstructMetadata is the data of the first metadata entry of type typ on
+// the construct that synthesized resource id of t: the construct at the
+// resource's "aws:cdk:path" metadata or, in an assembly synthesized without
+// path metadata (an app synthesized in-process rather than by the CLI), the
+// construct whose "aws:cdk:logicalId" entry names id.
+func (s *Stack) ConstructMetadata(t *Template, id, typ string) (any, bool) {
+	path, _ := t.Resources[id].Metadata["aws:cdk:path"].(string)
+	if path != "" {
+		path = "/" + path
+	} else {
+		for p, entries := range s.Metadata {
+			for _, e := range entries {
+				if e.Type == "aws:cdk:logicalId" && e.Data == id {
+					path = p
+				}
+			}
+		}
+	}
+	if path == "" {
+		return nil, false
+	}
+	for _, e := range s.Metadata[path] {
+		if e.Type == typ {
+			return e.Data, true
+		}
+	}
+	return nil, false
 }
 
 // Template is one CloudFormation template of the assembly.
@@ -113,6 +173,8 @@ type manifest struct {
 			BootstrapStackVersionSsmParameter string `json:"bootstrapStackVersionSsmParameter"`
 			DirectoryName                     string `json:"directoryName"`
 		} `json:"properties"`
+		Metadata               map[string][]MetadataEntry `json:"metadata"`
+		AdditionalMetadataFile string                     `json:"additionalMetadataFile"`
 	} `json:"artifacts"`
 }
 
@@ -146,6 +208,10 @@ func (a *Assembly) read(dir string) error {
 			if s.StackName == "" {
 				s.StackName = id
 			}
+			s.Dir = dir
+			if err := s.readMetadata(dir, art.Metadata, art.AdditionalMetadataFile); err != nil {
+				return err
+			}
 			if s.BootstrapParameter == "" {
 				s.BootstrapParameter = "/cdk-bootstrap/hnb659fds/version"
 			}
@@ -153,6 +219,7 @@ func (a *Assembly) read(dir string) error {
 			if err != nil {
 				return err
 			}
+			s.Assets = assets
 			if err := s.readTemplate(dir, art.Properties.TemplateFile, nil, "", assets); err != nil {
 				return err
 			}
@@ -161,6 +228,30 @@ func (a *Assembly) read(dir string) error {
 			}
 			a.Stacks = append(a.Stacks, s)
 		}
+	}
+	return nil
+}
+
+// readMetadata merges the artifact's metadata and its additional metadata
+// file (where the CDK writes it when the manifest would grow too large).
+func (s *Stack) readMetadata(dir string, inline map[string][]MetadataEntry, file string) error {
+	s.Metadata = map[string][]MetadataEntry{}
+	for path, entries := range inline {
+		s.Metadata[path] = append(s.Metadata[path], entries...)
+	}
+	if file == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return fmt.Errorf("cloudassembly: stack %s: %w", s.ID, err)
+	}
+	var more map[string][]MetadataEntry
+	if err := json.Unmarshal(data, &more); err != nil {
+		return fmt.Errorf("cloudassembly: %s: %w", filepath.Join(dir, file), err)
+	}
+	for path, entries := range more {
+		s.Metadata[path] = append(s.Metadata[path], entries...)
 	}
 	return nil
 }

@@ -142,3 +142,30 @@ func Parse(body []byte) (Body, bool) {
 	}
 	return b, true
 }
+
+// Default is API Gateway's own answer for a response type the API does not
+// customize, from the developer guide's "Gateway response types" table
+// (its default status codes) and the messages API Gateway sends
+// ($context.error.message) for them. make local answers with these where a
+// template declares no AWS::ApiGateway::GatewayResponse of the type.
+type Default struct {
+	Status  int
+	Message string
+}
+
+// Defaults are the response types make local produces.
+var Defaults = map[string]Default{
+	"UNAUTHORIZED":                 {401, "Unauthorized"},
+	"ACCESS_DENIED":                {403, "Forbidden"},
+	"INVALID_API_KEY":              {403, "Forbidden"},
+	"MISSING_AUTHENTICATION_TOKEN": {403, "Missing Authentication Token"},
+	"THROTTLED":                    {429, "Too Many Requests"},
+	"QUOTA_EXCEEDED":               {429, "Limit Exceeded"},
+	"BAD_REQUEST_BODY":             {400, "Invalid request body"},
+	"BAD_REQUEST_PARAMETERS":       {400, "Missing required request parameters"},
+	"REQUEST_TOO_LARGE":            {413, "Request Too Large"},
+	"INTEGRATION_FAILURE":          {504, "Internal server error"},
+	"INTEGRATION_TIMEOUT":          {504, "Endpoint request timed out"},
+	"DEFAULT_4XX":                  {400, ""},
+	"DEFAULT_5XX":                  {500, "Internal server error"},
+}

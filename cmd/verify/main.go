@@ -29,6 +29,9 @@
 //	-preflight       before cdk deploy: read the cloud assembly and the
 //	                 target account and say what would make the deploy fail
 //	-assembly DIR    the cloud assembly -preflight reads (default cdk.out)
+//	-local DIR       check the stack make local serves, reading its outputs
+//	                 and client secrets from DIR (make local's state
+//	                 directory, default cdk.out/local) instead of AWS
 //	-conformance     on a real deployment of -stack: check the AWS
 //	                 behaviours scopegate depends on that the documents
 //	                 leave open, expected against seen
@@ -101,6 +104,7 @@ func main() {
 	preflight := flag.Bool("preflight", false, "before cdk deploy: check the cloud assembly against the target account")
 	assembly := flag.String("assembly", "cdk.out", "the cloud assembly -preflight reads")
 	conformance := flag.Bool("conformance", false, "on a real deployment: check the AWS behaviours scopegate assumes")
+	localDir := flag.String("local", "", "check the stack make local serves: its state directory (e.g. cdk.out/local)")
 	flag.Parse()
 	usage := func(msg string) {
 		fmt.Fprintln(os.Stderr, "verify:", msg)
@@ -114,11 +118,21 @@ func main() {
 		usage("-stack is required")
 	case !*preflight && len(stacks) > 1:
 		usage("-stack takes one stack, except with -preflight")
+	case *localDir != "" && (*preflight || *conformance):
+		usage("-local checks the access matrix only: not with -preflight or -conformance")
 	case flag.NArg() > 0:
 		usage("unexpected arguments: " + strings.Join(flag.Args(), " "))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	if *localDir != "" {
+		l, err := verify.ReadLocal(*localDir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(run(ctx, &verify.Verifier{CloudFormation: l, SecretsManager: l, AuthPrefix: *authPrefix}, stacks[0], *asJSON, os.Stdout, os.Stderr))
+	}
 	var a *verify.Assembly
 	if *preflight { // the assembly first: without one there is nothing to ask AWS
 		var err error

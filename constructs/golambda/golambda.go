@@ -21,6 +21,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/nagmeta"
 
+	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/gomod"
 )
 
@@ -217,6 +218,13 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Environment:                  &env,
 		Bundling:                     bundling,
 	})
+	// Where the function's source is, for make local, which builds it for
+	// the host instead of running the arm64 asset. Construct metadata lands
+	// in the assembly's metadata, not in the template.
+	if entry, err := filepath.Abs(props.Entry); found && err == nil {
+		fn.Node().DefaultChild().Node().AddMetadata(jsii.String(contract.FunctionSourceMetadata),
+			map[string]any{contract.FunctionSourceEntry: entry, contract.FunctionSourceModuleDir: root}, nil)
+	}
 	nagmeta.Suppress(role, true, nagmeta.Rule{
 		ID:        "AwsSolutions-IAM5",
 		AppliesTo: []string{"Resource::*"},

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth/rotator/rotate"
-	"github.com/scopegate/scopegate/internal/testkit/lambdart"
+	"github.com/scopegate/scopegate/local/lambdart"
 )
 
 func TestNewRotatorRefusesToStartWithoutConfiguration(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/testkit/dynalitetest"
 	"github.com/scopegate/scopegate/internal/testkit/faultproxy"
-	"github.com/scopegate/scopegate/internal/testkit/lambdart"
+	"github.com/scopegate/scopegate/local/lambdart"
 	"github.com/scopegate/scopegate/routetable"
 )
 

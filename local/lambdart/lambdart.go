@@ -1,5 +1,6 @@
 // Package lambdart is a Lambda Runtime API on 127.0.0.1 that runs a function
-// binary the way the Lambda service does, for tests and benchmarks.
+// binary the way the Lambda service does: for make local (package local), tests
+// and benchmarks.
 //
 // Start runs the built bootstrap binary (see Build) with the environment
 // Lambda gives a provided.al2023 function and serves it the Runtime API
@@ -189,6 +190,12 @@ type Function struct {
 // stops it and returns an error that quotes the last lines of its output.
 // ctx bounds the start only: the process runs until Stop.
 func Start(ctx context.Context, binary string, env []string) (*Function, error) {
+	return StartEchoing(ctx, binary, env, nil)
+}
+
+// StartEchoing is Start, and also hands each line of the function's output
+// to echo as it comes (make local prints them).
+func StartEchoing(ctx context.Context, binary string, env []string, echo func(line string)) (*Function, error) {
 	abs, err := filepath.Abs(binary)
 	if err != nil {
 		return nil, fmt.Errorf("lambdart: %w", err)
@@ -197,6 +204,7 @@ func Start(ctx context.Context, binary string, env []string) (*Function, error) 
 		return nil, fmt.Errorf("lambdart: %w", err)
 	}
 	f := &Function{binary: abs, dir: filepath.Dir(abs)}
+	f.out.echo = echo
 	f.env, f.name, f.arn = lambdaEnv(abs, env)
 	if _, err := f.startProc(ctx); err != nil {
 		return nil, err
@@ -526,6 +534,23 @@ func (f *Function) Stop() error {
 	return nil
 }
 
+// Pid is the id of the function's current process, 0 when it has none
+// (stopped, or not restarted since it exited).
+func (f *Function) Pid() int {
+	f.mu.Lock()
+	p := f.p
+	f.mu.Unlock()
+	if p == nil || p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	select {
+	case <-p.exited:
+		return 0
+	default:
+		return p.cmd.Process.Pid
+	}
+}
+
 // tail formats the last lines of output for an error message.
 func (f *Function) tail() string {
 	lines := f.out.snapshot()
@@ -812,11 +837,15 @@ type output struct {
 	mu    sync.Mutex
 	lines []string
 	wake  chan struct{} // closed at the next line, if not nil
+	echo  func(line string)
 }
 
 func (o *output) add(line string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.echo != nil {
+		o.echo(line)
+	}
 	o.lines = append(o.lines, line)
 	if o.wake != nil {
 		close(o.wake)

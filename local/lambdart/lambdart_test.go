@@ -37,7 +37,7 @@ func run(m *testing.M) int {
 	)
 	for _, name := range []string{"echo", "slow", "initfail"} {
 		wg.Go(func() {
-			bin, err := Build(ctx, "./internal/testkit/lambdart/testdata/"+name, filepath.Join(dir, name))
+			bin, err := Build(ctx, "./local/lambdart/testdata/"+name, filepath.Join(dir, name))
 			mu.Lock()
 			defer mu.Unlock()
 			bins[name] = bin
@@ -348,7 +348,7 @@ func TestInitFail(t *testing.T) {
 
 func TestBuildError(t *testing.T) {
 	t.Parallel()
-	_, err := Build(t.Context(), "./internal/testkit/lambdart/testdata/nosuchpkg", t.TempDir())
+	_, err := Build(t.Context(), "./local/lambdart/testdata/nosuchpkg", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "nosuchpkg") {
 		t.Errorf("got %v, want a go build error", err)
 	}
