@@ -113,6 +113,11 @@ nag: node_modules/.package-lock.json bin/scopegate
 bench-scale: node_modules/.package-lock.json
 	go run ./bench -only scale $(if $(SCALE_RUNS),-scale-runs $(SCALE_RUNS))
 
+.PHONY: bench-jsii
+## bench-jsii: only the jsii call counts of the scale section: calls per client and per route, and the groups they come from (JSII_DEBUG=1)
+bench-jsii: node_modules/.package-lock.json
+	go run ./bench -only jsii $(if $(SCALE_MAX),-scale-max $(SCALE_MAX))
+
 .PHONY: bench-function
 ## bench-function: only the bench's function section: the built weather-events bootstrap behind a local Lambda Runtime API against dynalite (latency, 503s when storage hangs or is down, cold start) and its arm64 size
 bench-function: node_modules/.package-lock.json

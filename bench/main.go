@@ -5,6 +5,7 @@
 //	go run ./bench [-runs 5] [-previous old-handler-bench.txt] [-scale-runs 3]
 //	go run ./bench -only scale [-scale-runs 3] [-scale-max 100]   (make bench-scale)
 //	go run ./bench -only function [-function-limit 10m]           (make bench-function)
+//	go run ./bench -only jsii [-scale-max 100]                     (make bench-jsii)
 package main
 
 import (
@@ -28,7 +29,7 @@ var (
 	runs     = flag.Int("runs", 5, "timed runs per synth figure (after one warm-up)")
 	previous = flag.String("previous", "", "a previous handler benchmark output to compare with benchstat")
 	outDir   = flag.String("out", "bench/out", "where raw outputs go")
-	only     = flag.String("only", "", `run one section only: "scale" or "function" (default: every section)`)
+	only     = flag.String("only", "", `run one section only: "scale", "jsii" (the scale section's jsii call counts) or "function" (default: every section)`)
 )
 
 type row struct{ what, value, how string }
@@ -52,8 +53,11 @@ func main() {
 		rows, results = scaleRows(), "results-scale.md"
 	case "function":
 		rows, results = functionRows(), "results-function.md"
+	case "jsii":
+		// The jsii call counts of the scale section alone, without its timings.
+		rows, results = jsiiCallRows(buildScaleApp()), "results-jsii.md"
 	default:
-		fail(fmt.Sprintf("-only %q: the sections that run alone are scale and function", *only))
+		fail(fmt.Sprintf("-only %q: the sections that run alone are scale, jsii and function", *only))
 	}
 
 	var table bytes.Buffer

@@ -49,9 +49,7 @@ type scaleResult struct {
 // (such as one over CloudFormation's 500 resources per template) is a row
 // that says so, not the end of the bench.
 func scaleRows() []row {
-	app := filepath.Join(*outDir, "scaleapp")
-	// Built once, so the timings hold no go build.
-	run([]string{"go", "build", "-o", app, "./bench/scaleapp"}, nil)
+	app := buildScaleApp()
 
 	var rows []row
 	results := map[scaleConfig]scaleResult{}
@@ -135,7 +133,14 @@ func scaleRows() []row {
 		}
 		rows = append(rows, row{"scale: resources per " + sl.what, value, how})
 	}
-	return rows
+	return append(rows, jsiiCallRows(app)...)
+}
+
+// buildScaleApp builds bench/scaleapp once, so the timings hold no go build.
+func buildScaleApp() string {
+	app := filepath.Join(*outDir, "scaleapp")
+	run([]string{"go", "build", "-o", app, "./bench/scaleapp"}, nil)
+	return app
 }
 
 // timeRuns times cmd once to warm up, then runs times, stopping at the first

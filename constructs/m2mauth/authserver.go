@@ -7,6 +7,7 @@
 package m2mauth
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -57,6 +58,9 @@ type AuthServer struct {
 	cognitoServers map[*ResourceServer]awscognito.UserPoolResourceServer
 	rotation       *rotator
 	tiers          []TierPlan
+	// userPoolID is UserPool.UserPoolId(), read once: every client and
+	// secret refers to it.
+	userPoolID *string
 }
 
 // RotationFunction is the function that rotates the client secrets, or nil
@@ -75,8 +79,10 @@ type Client struct {
 	// Scopes are the scopes the client may request; a token request without a
 	// scope gets all of them.
 	Scopes []Scope
-	// UserPoolClient is the Cognito app client.
-	UserPoolClient awscognito.UserPoolClient
+	// UserPoolClient is the Cognito app client, the CloudFormation resource
+	// itself (an L1 construct: an L2 UserPoolClient would cost more calls
+	// into the CDK per client and add nothing the client keeps).
+	UserPoolClient awscognito.CfnUserPoolClient
 	// Stack is the nested stack that holds the client and its secret.
 	Stack awscdk.NestedStack
 	// ClientID is the app client id.
@@ -95,6 +101,9 @@ type Client struct {
 	// Suspended is true for a client suspended in configuration: it gets
 	// no token, and its API key is disabled.
 	Suspended bool
+
+	secretArn *string // Secret.SecretArn(), read once
+	apiKeyID  *string // APIKey.Ref(), read once
 }
 
 // NewAuthServer validates props and then creates the user pool, its resource
@@ -113,6 +122,7 @@ func NewAuthServer(scope constructs.Construct, id string, props *AuthServerProps
 		cognitoServers:  map[*ResourceServer]awscognito.UserPoolResourceServer{},
 	}
 	a.UserPool = newMachineUserPool(a.Construct, props)
+	a.userPoolID = a.UserPool.UserPoolId()
 	for _, r := range props.ResourceServers {
 		r.owner = a
 		a.cognitoServers[r] = a.UserPool.AddResourceServer(jsii.String(constructID(r.identifier)+"ResourceServer"), &awscognito.UserPoolResourceServerOptions{
@@ -218,6 +228,13 @@ func cognitoScopes(r *ResourceServer) *[]awscognito.ResourceServerScope {
 // moving a client between stacks would replace it (a new client id and
 // secret). The shards keep every template far below CloudFormation's limits:
 // two to five resources per client, and one output per stack.
+//
+// Every call into the CDK is a round trip to the jsii kernel (Node.js), and
+// with hundreds of clients they are most of the synthesis time
+// (docs/constructs.md, "Synthesis cost"): what all clients share is read
+// once (clientShared), what is fixed at synth (names, JSON, OAuth settings)
+// is built here in Go, and each client costs its resources and the three
+// tokens that refer to them.
 func (a *AuthServer) addClients(props *AuthServerProps) {
 	shards := props.ClientStacks
 	if shards == 0 {
@@ -228,6 +245,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		rotation = a.newRotator(props.Rotation.withDefaults(), props.Disposable, len(props.Tiers) > 0)
 	}
 	a.rotation = rotation
+	shared := &clientShared{poolID: a.userPoolID, tokenURL: *a.TokenURL, rotation: rotation}
 	members := make([][]ClientProps, shards)
 	for _, c := range props.Clients {
 		n := ClientShard(c.Name, shards)
@@ -244,10 +262,11 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		a.ClientStacks = append(a.ClientStacks, stack)
 		records := make([]*string, len(clients))
 		for i, c := range clients {
-			client := a.newClient(stack, c, props.tierOf(c), rotation)
+			client := a.newClient(stack, c, props.tierOf(c), shared)
 			byName[c.Name] = client
-			records[i] = stack.ToJsonString(client.record(), nil)
+			records[i] = jsii.String(client.record())
 		}
+		a.addClientStackDependencies(stack, clients, rotation)
 		// One output per nested stack, whatever its number of clients: the
 		// parent joins them into its own clients output.
 		out := awscdk.NewCfnOutput(stack, jsii.String("Clients"), &awscdk.CfnOutputProps{
@@ -260,6 +279,42 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 	}
 }
 
+// clientShared is what every client of the pool refers to, each read from
+// the CDK once.
+type clientShared struct {
+	poolID   *string // the pool's id (a token)
+	tokenURL string  // may hold tokens
+	rotation *rotator
+}
+
+// addClientStackDependencies makes the client stack wait for what its
+// clients need in the parent stack, in one call for all of them: Cognito
+// only accepts a client's OAuth scopes once their resource servers exist,
+// and Secrets Manager must be allowed to invoke the rotation function before
+// a rotation schedule names it. A nested stack's resources cannot depend on
+// the parent's directly: the CDK puts the dependency on the nested stack's
+// AWS::CloudFormation::Stack resource, which is where this puts it too.
+func (a *AuthServer) addClientStackDependencies(stack awscdk.NestedStack, clients []ClientProps, rotation *rotator) {
+	var deps []constructs.IDependable
+	seen := map[*ResourceServer]bool{}
+	scheduled := false // a suspended client's secret has no schedule
+	for _, c := range clients {
+		for _, s := range c.Scopes {
+			if !seen[s.server] {
+				seen[s.server] = true
+				deps = append(deps, a.cognitoServers[s.server])
+			}
+		}
+		scheduled = scheduled || !c.Suspended
+	}
+	if rotation != nil && scheduled {
+		deps = append(deps, rotation.invoke)
+	}
+	if len(deps) > 0 {
+		stack.Node().AddDependency(deps...)
+	}
+}
+
 // ClientShard is the nested stack (0 to shards-1) that holds the client with
 // the given name: FNV-1a of its lowercased name, so that the shard never
 // depends on the other clients.
@@ -269,112 +324,131 @@ func ClientShard(name string, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
-// record is the client's contract.ClientRecord, with the id and ARN as
-// tokens that CloudFormation resolves.
-func (c *Client) record() map[string]any {
+// record is the client's contract.ClientRecord as JSON, with the id and ARN
+// as tokens that CloudFormation resolves. Its keys are in the order
+// encoding/json writes a map's, as the CDK's toJsonString wrote them before.
+func (c *Client) record() string {
 	scopes := make([]string, len(c.Scopes))
 	for i, s := range c.Scopes {
 		scopes[i] = s.String()
 	}
 	// The JSON keys of contract.ClientRecord (TestClientsOutput reads
 	// the output back into it).
-	record := map[string]any{"name": c.Name, "clientId": c.ClientID, "secretArn": c.Secret.SecretArn(), "scopes": scopes}
+	record := map[string]any{"name": c.Name, "clientId": *c.ClientID, "secretArn": *c.secretArn, "scopes": scopes}
 	if c.Tier != "" {
 		record["tier"] = c.Tier
 	}
 	if c.APIKey != nil {
-		record["apiKeyId"] = c.APIKey.Ref()
+		record["apiKeyId"] = *c.apiKeyID
 	}
 	if c.Suspended {
 		record["suspended"] = true
 	}
-	return record
+	return jsonText(record)
 }
 
-func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier string, rotation *rotator) *Client {
+// jsonText is v as compact JSON, written as JavaScript's JSON.stringify
+// writes it (no HTML escapes), so that a value built here is what the CDK
+// would have built. CDK tokens in strings ("${Token[...]}") need no escape
+// and come through unchanged.
+func jsonText(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // only strings and string lists are encoded
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// The app client's settings, as the CloudFormation resource
+// AWS::Cognito::UserPoolClient takes them (CloudFormation User Guide,
+// "AWS::Cognito::UserPoolClient"): the client-credentials flow only, with
+// every user flow off (ExplicitAuthFlows only allows refreshing tokens,
+// which no client-credentials token can use), and the access token's
+// validity in minutes.
+var (
+	clientOAuthFlows         = jsii.Strings("client_credentials")
+	clientExplicitAuthFlows  = jsii.Strings("ALLOW_REFRESH_TOKEN_AUTH")
+	clientIdentityProviders  = jsii.Strings("COGNITO")
+	clientTokenValidityUnits = &awscognito.CfnUserPoolClient_TokenValidityUnitsProperty{AccessToken: jsii.String("minutes")}
+)
+
+func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier string, shared *clientShared) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
 	}
-	oauthScopes := make([]awscognito.OAuthScope, len(props.Scopes))
+	scopes := make([]*string, len(props.Scopes))
 	for i, s := range props.Scopes {
-		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s.String()))
+		scopes[i] = jsii.String(s.String())
 	}
 	id := constructID(props.Name)
-	oauth := &awscognito.OAuthSettings{
-		Flows: &awscognito.OAuthFlows{
-			ClientCredentials:      jsii.Bool(true),
-			AuthorizationCodeGrant: jsii.Bool(false),
-			ImplicitCodeGrant:      jsii.Bool(false),
-		},
-		Scopes: &oauthScopes,
+	// The L1 resource under a construct of the id the L2 UserPoolClient had,
+	// so that its path, and so its logical id, stay what they were.
+	holder := constructs.NewConstruct(stack, jsii.String(id+"Client"))
+	clientProps := &awscognito.CfnUserPoolClientProps{
+		UserPoolId:                      shared.poolID,
+		ClientName:                      jsii.String(props.Name),
+		GenerateSecret:                  jsii.Bool(true),
+		ExplicitAuthFlows:               clientExplicitAuthFlows,
+		AllowedOAuthFlows:               clientOAuthFlows,
+		AllowedOAuthFlowsUserPoolClient: jsii.Bool(true),
+		AllowedOAuthScopes:              &scopes,
+		SupportedIdentityProviders:      clientIdentityProviders,
+		AccessTokenValidity:             jsii.Number(validity.Minutes()),
+		TokenValidityUnits:              clientTokenValidityUnits,
+		PreventUserExistenceErrors:      jsii.String("ENABLED"),
+		EnableTokenRevocation:           jsii.Bool(true),
 	}
 	if props.Suspended {
-		oauth = nil // see Suspension: no OAuth flow, so no token
+		// See Suspension: no OAuth flow, so no token.
+		clientProps.AllowedOAuthFlows, clientProps.AllowedOAuthScopes = nil, nil
+		clientProps.AllowedOAuthFlowsUserPoolClient = jsii.Bool(false)
 	}
-	client := awscognito.NewUserPoolClient(stack, jsii.String(id+"Client"), &awscognito.UserPoolClientProps{
-		UserPool:           a.UserPool,
-		UserPoolClientName: jsii.String(props.Name),
-		GenerateSecret:     jsii.Bool(true),
-		// Every user flow off: the client only exchanges its secret for tokens.
-		AuthFlows: &awscognito.AuthFlow{
-			AdminUserPassword: jsii.Bool(false),
-			Custom:            jsii.Bool(false),
-			User:              jsii.Bool(false),
-			UserPassword:      jsii.Bool(false),
-			UserSrp:           jsii.Bool(false),
-		},
-		OAuth:        oauth,
-		DisableOAuth: jsii.Bool(props.Suspended),
-		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{
-			awscognito.UserPoolClientIdentityProvider_COGNITO(),
-		},
-		AccessTokenValidity:        awscdk.Duration_Minutes(jsii.Number(validity.Minutes())),
-		PreventUserExistenceErrors: jsii.Bool(true),
-		EnableTokenRevocation:      jsii.Bool(true),
-	})
-	// Cognito only creates the OAuth scopes once the resource servers exist.
-	for _, s := range props.Scopes {
-		client.Node().AddDependency(a.cognitoServers[s.server])
-	}
+	client := awscognito.NewCfnUserPoolClient(holder, jsii.String("Resource"), clientProps)
+	clientID := client.Ref()
 	// CloudFormation hands out the generated secret as the client's
 	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
 	// value, and no custom resource or Lambda is needed to read it.
-	generated := client.Node().DefaultChild().(awscognito.CfnUserPoolClient).AttrClientSecret()
-	fields := map[string]awscdk.SecretValue{
-		contract.SecretClientID:     awscdk.SecretValue_UnsafePlainText(client.UserPoolClientId()),
-		contract.SecretClientSecret: awscdk.SecretValue_ResourceAttribute(generated),
-		contract.SecretTokenURL:     awscdk.SecretValue_UnsafePlainText(a.TokenURL),
+	fields := map[string]string{
+		contract.SecretClientID:     *clientID,
+		contract.SecretClientSecret: *client.AttrClientSecret(),
+		contract.SecretTokenURL:     shared.tokenURL,
 	}
 	var apiKey awsapigateway.CfnApiKey
+	var apiKeyID *string
 	if tier != "" {
 		// Only the key's id: its value has no CloudFormation attribute, so
 		// the rotation function copies it in (right after the deploy, see
 		// rotator.schedule).
-		apiKey = a.newAPIKey(stack, id, props, client.UserPoolClientId(), tier)
-		fields[contract.SecretAPIKeyID] = awscdk.SecretValue_UnsafePlainText(apiKey.Ref())
+		apiKey, apiKeyID = a.newAPIKey(stack, id, props, clientID, tier, shared.poolID)
+		fields[contract.SecretAPIKeyID] = *apiKeyID
 	}
 	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
 		// Named "scopegate-<pool id>-<client>", so that the rotation
 		// function's one grant covers every client secret of the pool.
-		SecretName:        awscdk.Fn_Join(jsii.String(""), &[]*string{a.secretNamePrefix(), jsii.String(props.Name)}),
+		SecretName:        jsii.String(secretNamePrefix(shared.poolID) + props.Name),
 		Description:       jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
-		SecretObjectValue: &fields,
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(jsonText(fields))),
 	})
+	secretArn := secret.SecretArn()
 	// A suspended client's secret is not rotated: each rotation tests the
 	// new secret at the token endpoint, which refuses a suspended client.
-	if rotation != nil && !props.Suspended {
-		rotation.schedule(stack, id, props.Name, secret, tier != "")
+	if r := shared.rotation; r != nil && !props.Suspended {
+		r.schedule(stack, id, props.Name, secretArn, tier != "")
 	}
 	return &Client{
 		Name:           props.Name,
 		Scopes:         append([]Scope(nil), props.Scopes...),
 		UserPoolClient: client,
 		Stack:          stack,
-		ClientID:       client.UserPoolClientId(),
+		ClientID:       clientID,
 		Secret:         secret,
 		Tier:           tier,
 		APIKey:         apiKey,
+		secretArn:      secretArn,
+		apiKeyID:       apiKeyID,
 
 		AccessTokenValidity: validity,
 		Suspended:           props.Suspended,

@@ -118,7 +118,7 @@ func forEachFixture(t *testing.T, check func(t *testing.T, f *fixture)) {
 
 func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any {
 	t.Helper()
-	r := f.clientTemplates[c.Name].Resource(cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement)))
+	r := f.clientTemplates[c.Name].Resource(cdktest.LogicalID(c.Stack, c.UserPoolClient))
 	require.NotNil(t, r, "client %q not in template", c.Name)
 	return r["Properties"].(map[string]any)
 }
@@ -264,7 +264,7 @@ func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 		}
 		for _, c := range f.auth.Clients {
 			tmpl := f.clientTemplates[c.Name]
-			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement))
+			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient)
 			logical := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
 			body := mustJSON(t, tmpl.Resource(logical)["Properties"].(map[string]any)["SecretString"])
 			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, `{"Fn::GetAtt":["` + clientID + `","ClientSecret"]}`} {
@@ -292,7 +292,7 @@ func TestOutputsAreTheTokenURLAndOneClientList(t *testing.T) {
 		out := f.clientTemplates[c.Name].Section("Outputs")
 		require.Len(t, out, 1, c.Name)
 		value := mustJSON(t, out["Clients"].(map[string]any)["Value"])
-		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient.Node().DefaultChild().(awscdk.CfnElement))
+		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient)
 		secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
 		for _, part := range []string{`\"name\":\"` + c.Name + `\"`, `{"Ref":"` + clientID + `"}`, `{"Ref":"` + secretID + `"}`, `\"scopes\":[`} {
 			assert.Contains(t, value, part, c.Name)

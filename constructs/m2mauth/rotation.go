@@ -105,15 +105,19 @@ func (r RotationProps) Problems() []FieldProblem {
 type rotator struct {
 	function *golambda.GoFunction
 	props    RotationProps
-	// invoke lets Secrets Manager call the function; each schedule waits
-	// for it.
+	// invoke lets Secrets Manager call the function; each client stack
+	// waits for it.
 	invoke awslambda.CfnPermission
+	// functionArn is the function's ARN (a token), read once for every
+	// schedule.
+	functionArn *string
 }
 
 // secretNamePrefix is the name every client secret of the pool starts with,
-// so that one grant on "<prefix>*" covers all of them, however many.
-func (a *AuthServer) secretNamePrefix() *string {
-	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("scopegate-"), a.UserPool.UserPoolId(), jsii.String("-")})
+// so that one grant on "<prefix>*" covers all of them, however many. poolID
+// is the pool's id, a token; the CDK turns the string into one Fn::Join.
+func secretNamePrefix(poolID *string) string {
+	return "scopegate-" + *poolID + "-"
 }
 
 // newRotator builds the rotation function, its role (exactly the Cognito
@@ -131,7 +135,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		ModuleDir:   source,
 		Description: "scopegate: rotates the client secrets of " + *a.Node().Path(),
 		Environment: map[string]string{
-			contract.EnvUserPoolID:     *a.UserPool.UserPoolId(),
+			contract.EnvUserPoolID:     *a.userPoolID,
 			contract.EnvOverlapSeconds: strconv.Itoa(int(props.Overlap.Seconds())),
 		},
 		Timeout:             20 * time.Second,
@@ -151,7 +155,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	}))
 	secrets := *awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), stack.Partition(), jsii.String(":secretsmanager:"), stack.Region(), jsii.String(":"), stack.Account(),
-		jsii.String(":secret:"), a.secretNamePrefix(), jsii.String("*"),
+		jsii.String(":secret:"), jsii.String(secretNamePrefix(a.userPoolID)), jsii.String("*"),
 	})
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(rotationSecretsActions...),
@@ -167,9 +171,10 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		Resources:  jsii.Strings(*scheduler.RoleArn()),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
 	}))
+	functionArn := fn.Function.FunctionArn()
 	invoke := awslambda.NewCfnPermission(a.Construct, jsii.String("RotationInvoke"), &awslambda.CfnPermissionProps{
 		Action:        jsii.String("lambda:InvokeFunction"),
-		FunctionName:  fn.Function.FunctionArn(),
+		FunctionName:  functionArn,
 		Principal:     jsii.String("secretsmanager.amazonaws.com"),
 		SourceAccount: stack.Account(),
 	})
@@ -180,7 +185,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings(rotationAPIKeyActions...),
 			Resources:  jsii.Strings(keys),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + apiKeyTagPool: a.UserPool.UserPoolId()}},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + apiKeyTagPool: a.userPoolID}},
 		}))
 		nagmeta.Suppress(fn.Role, true, nagmeta.Rule{
 			ID:        "AwsSolutions-IAM5",
@@ -207,7 +212,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 		Reason: "Secrets Manager invokes the rotation steps synchronously and records and retries a failed rotation itself; a missed retirement " +
 			"(EventBridge Scheduler retries it) is done again by the next rotation, which deletes any old secret past the overlap window.",
 	})
-	return &rotator{function: fn, props: props, invoke: invoke}
+	return &rotator{function: fn, props: props, invoke: invoke, functionArn: functionArn}
 }
 
 // schedule rotates one client's secret every Interval, at a time of its own
@@ -215,21 +220,22 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 // is created, so that the function fills in the key's value within seconds
 // of the deploy; on a later change of the schedule that rotation only
 // repairs the key's value if the overlap window is still running (see
-// constructs/m2mauth/rotator/rotate). Other secrets wait for their first window:
-// Secrets Manager then only runs the test step.
-func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secret awssecretsmanager.Secret, apiKey bool) {
+// constructs/m2mauth/rotator/rotate). Other secrets wait for their first
+// window: Secrets Manager then only runs the test step. The schedule waits for the
+// function's invoke permission through its stack
+// (addClientStackDependencies).
+func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secretArn *string, apiKey bool) {
 	expr, window := rotationRules(r.props.Interval, client)
 	rules := &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{ScheduleExpression: jsii.String(expr)}
 	if window != "" {
 		rules.Duration = jsii.String(window)
 	}
-	s := awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
-		SecretId:                  secret.SecretArn(),
-		RotationLambdaArn:         r.function.Function.FunctionArn(),
+	awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
+		SecretId:                  secretArn,
+		RotationLambdaArn:         r.functionArn,
 		RotationRules:             rules,
 		RotateImmediatelyOnUpdate: jsii.Bool(apiKey),
 	})
-	s.AddResourceDependency(r.invoke, jsii.String("Secrets Manager must be allowed to invoke the rotation function before a schedule names it"))
 }
 
 // rotationWindow is how long each rotation's window lasts. Secrets Manager

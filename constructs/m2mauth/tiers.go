@@ -69,6 +69,8 @@ type TierQuota struct {
 type TierPlan struct {
 	Tier      Tier
 	UsagePlan awsapigateway.UsagePlan
+
+	usagePlanID *string // UsagePlan.UsagePlanId(), read once for every key
 }
 
 var tierNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -217,7 +219,7 @@ func (a *AuthServer) newUsagePlans(tiers []Tier) {
 			props.Quota = &awsapigateway.QuotaSettings{Limit: jsii.Number(q.Limit), Period: awsapigateway.Period(q.Period)}
 		}
 		plan := awsapigateway.NewUsagePlan(a.Construct, jsii.String("Tier"+constructID(t.Name)), props)
-		a.tiers = append(a.tiers, TierPlan{Tier: t, UsagePlan: plan})
+		a.tiers = append(a.tiers, TierPlan{Tier: t, UsagePlan: plan, usagePlanID: plan.UsagePlanId()})
 	}
 }
 
@@ -228,31 +230,34 @@ func (a *AuthServer) TierPlans() []TierPlan {
 	return append([]TierPlan(nil), a.tiers...)
 }
 
-func (a *AuthServer) usagePlan(tier string) awsapigateway.UsagePlan {
+// usagePlanID is the id of the tier's usage plan (validation made sure the
+// tier is declared).
+func (a *AuthServer) usagePlanID(tier string) *string {
 	for _, t := range a.tiers {
 		if t.Tier.Name == tier {
-			return t.UsagePlan
+			return t.usagePlanID
 		}
 	}
-	return nil
+	panic(fmt.Errorf("m2mauth: tier %q is not declared", tier))
 }
 
 // newAPIKey gives a client its API key, attached to its tier's usage plan,
-// in the client's stack. API Gateway generates the value; the rotation
-// function copies it into the client's secret (only the key's id is in the
-// template). The tag lets the rotation function read this pool's keys and
-// no other.
-func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, clientID *string, tier string) awsapigateway.CfnApiKey {
+// in the client's stack, and returns the key with its id (a token). API
+// Gateway generates the value; the rotation function copies it into the
+// client's secret (only the key's id is in the template). The tag lets the
+// rotation function read this pool's keys and no other.
+func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, clientID *string, tier string, poolID *string) (awsapigateway.CfnApiKey, *string) {
 	key := awsapigateway.NewCfnApiKey(stack, jsii.String(id+"ApiKey"), &awsapigateway.CfnApiKeyProps{
 		Enabled:     jsii.Bool(!client.Suspended),
-		Name:        awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("scopegate"), jsii.String(client.Name), clientID}),
+		Name:        awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("scopegate-" + client.Name), clientID}),
 		Description: jsii.String(fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier)),
-		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: a.UserPool.UserPoolId()}},
+		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: poolID}},
 	})
+	keyID := key.Ref()
 	awsapigateway.NewCfnUsagePlanKey(stack, jsii.String(id+"UsagePlanKey"), &awsapigateway.CfnUsagePlanKeyProps{
-		KeyId:       key.Ref(),
+		KeyId:       keyID,
 		KeyType:     jsii.String("API_KEY"),
-		UsagePlanId: a.usagePlan(tier).UsagePlanId(),
+		UsagePlanId: a.usagePlanID(tier),
 	})
-	return key
+	return key, keyID
 }

@@ -102,11 +102,7 @@ func TestTheAssemblyGuardHoldsWhateverTheUserWrites(t *testing.T) {
 	})
 	scopedapi.Guard(spec, auth)
 
-	// 6. An aspect that runs after the guard's and opens a method.
-	root.AddResource(jsii.String("late"), nil).AddMethod(jsii.String("GET"), mockIntegration(), scopedOpts(api.Authorizer, "weather-api/get"))
-	awscdk.Aspects_Of(stack).Add(&spoilLate{path: "late"}, &awscdk.AspectOptions{Priority: jsii.Number(1000)})
-
-	// 7. CORS: the preflight replaced by an integration that reaches a backend.
+	// 6. CORS: the preflight replaced by an integration that reaches a backend.
 	cors := root.AddResource(jsii.String("cors"), &awsapigateway.ResourceOptions{
 		DefaultCorsPreflightOptions: &awsapigateway.CorsOptions{AllowOrigins: awsapigateway.Cors_ALL_ORIGINS()},
 	})
@@ -128,7 +124,6 @@ func TestTheAssemblyGuardHoldsWhateverTheUserWrites(t *testing.T) {
 		"GET /noscopes":        {"no authorization scopes (the Cognito authorizer then accepts any ID token of the pool)"},
 		"GET /admin":           {`scope "aws.cognito.signin.user.admin", which the trusted pool does not issue`},
 		"GET /otherauthorizer": {"not exactly the guarded pool(s)"},
-		"GET /late":            {"authorization type NONE", "no authorization scopes"},
 		"OPTIONS /cors":        {"authorization type NONE", "it is not a CORS preflight"},
 		"REST API":             {"it is defined by Body"},
 	} {
@@ -147,10 +142,29 @@ func TestTheAssemblyGuardHoldsWhateverTheUserWrites(t *testing.T) {
 	for _, fine := range []string{"GET /", "GET /nestedok", "GET /cors"} {
 		assert.NotContains(t, byWhere, fine, "%s requires a scoped token of the pool", fine)
 	}
-	assert.Len(t, findings, 11, "%v", findings)
+	assert.Len(t, findings, 10, "%v", findings)
 	err := apiguard.CheckDir(*app.Synth(nil).Directory())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Other.template.json ")
+}
+
+// An aspect that opens a method, whatever its priority, is seen by the
+// construct-tree check: it judges the tree when it is validated, after
+// every aspect ran.
+func TestTheTreeGuardSeesWhatAspectsDo(t *testing.T) {
+	app := cdktest.NewApp()
+	stack := awscdk.NewStack(app, jsii.String("Guarded"), nil)
+	auth, s := newAuth(stack)
+	api := scopedapi.NewScopedAPI(stack, "Api", &scopedapi.ScopedAPIProps{
+		Auth: auth, Handler: usersFunction(stack),
+		Routes: []scopedapi.Route{{Method: "GET", Path: "/", Scopes: []m2mauth.Scope{s.get}}},
+	})
+	api.RestAPI.Root().AddResource(jsii.String("late"), nil).AddMethod(jsii.String("GET"), mockIntegration(), scopedOpts(api.Authorizer, "weather-api/get"))
+	awscdk.Aspects_Of(stack).Add(&spoilLate{path: "late"}, &awscdk.AspectOptions{Priority: jsii.Number(1000)})
+
+	msg := cdktest.Recover(func() { app.Synth(nil) })
+	assert.Contains(t, msg, "GET /late: authorization type NONE, not COGNITO_USER_POOLS; no authorization scopes")
+	assert.NotContains(t, msg, "GET /:", "the declared route is fine")
 }
 
 // What documented CDK builds for a correct API passes: AddCorsPreflight, an

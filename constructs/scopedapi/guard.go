@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -54,8 +53,7 @@ func Guard(api awsapigateway.IRestApi, auth Authority) {
 		panic(errors.New("scopedapi: Guard needs the REST API and the Authority whose pool it trusts"))
 	}
 	keys := len(tierPlans(auth)) > 0
-	g := &guard{apiPath: *api.Node().Path(), auth: auth, methods: map[string]methodFacts{}, keys: keys}
-	awscdk.Aspects_Of(api).Add(g, nil)
+	g := &guard{api: api, apiPath: *api.Node().Path(), auth: auth, keys: keys}
 	api.Node().AddValidation(g)
 	if cfn, ok := api.Node().DefaultChild().(awsapigateway.CfnRestApi); ok {
 		cfn.AddMetadata(jsii.String(apiguard.MetadataKey), map[string]any{
@@ -86,56 +84,70 @@ func issuedScopes(auth Authority) []string {
 	return scopes
 }
 
-// guard reads each method as the aspect reaches it, and judges them all when
-// the tree is validated. The work is split so because every call into the
-// CDK made while the CDK is calling Go deepens Node.js's stack: reading
-// hundreds of methods in one visit overflows it.
+// guard judges every CloudFormation method under the API when the tree is
+// validated, after every aspect has run.
 type guard struct {
+	api     awsapigateway.IRestApi
 	apiPath string
 	auth    Authority
-	methods map[string]methodFacts
 	keys    bool // every method must require an API key
 }
 
 // methodFacts is what the guard needs of one method.
 type methodFacts struct {
-	where             string // "GET /orders"
+	method            awsapigateway.CfnMethod
 	httpMethod        string
 	authorizationType string
 	scopes            []string
 	apiKeyRequired    bool
 }
 
-// Visit records the facts of each CloudFormation method under the API.
-func (g *guard) Visit(node constructs.IConstruct) {
-	m, ok := node.(awsapigateway.CfnMethod)
-	if !ok {
-		return
+// readMethod reads the method's properties in one call into the CDK. Each
+// call is a round trip to the jsii kernel, and each made while the CDK is
+// calling Go, as in Validate, deepens Node.js's stack until the callback
+// returns: with one call per method a stack holds far fewer methods than
+// would overflow it (CloudFormation takes 500 resources per stack; the
+// bench's scale app read 2,500 methods in one Validate and overflowed at
+// 3,000).
+func readMethod(m awsapigateway.CfnMethod) methodFacts {
+	props := *m.CfnProperties()
+	facts := methodFacts{method: m, authorizationType: "(none)"}
+	facts.httpMethod, _ = props["httpMethod"].(string)
+	if t, ok := props["authorizationType"].(string); ok {
+		facts.authorizationType = t
 	}
-	facts := methodFacts{httpMethod: *m.HttpMethod(), authorizationType: value(m.AuthorizationType())}
-	if required, ok := m.ApiKeyRequired().(bool); ok {
-		facts.apiKeyRequired = required
-	}
-	if s := m.AuthorizationScopes(); s != nil {
-		for _, scope := range *s {
-			facts.scopes = append(facts.scopes, *scope)
+	facts.apiKeyRequired, _ = props["apiKeyRequired"].(bool)
+	if scopes, ok := props["authorizationScopes"].([]any); ok {
+		for _, s := range scopes {
+			if s, ok := s.(string); ok {
+				facts.scopes = append(facts.scopes, s)
+			}
 		}
 	}
-	if method, ok := m.Node().Scope().(awsapigateway.Method); ok {
-		facts.where = facts.httpMethod + " " + *method.Resource().Path()
-	} else {
-		facts.where = facts.httpMethod + " " + *m.Node().Path()
-	}
-	g.methods[*m.Node().Path()] = facts
+	return facts
 }
 
-// Validate judges every method recorded; CDK fails synthesis with these
-// messages. OPTIONS methods and authorizers are judged on the assembly
+// where names a method at fault: "GET /orders", or its construct path for
+// a CfnMethod that is no Method's.
+func (m methodFacts) where() string {
+	if method, ok := m.method.Node().Scope().(awsapigateway.Method); ok {
+		return m.httpMethod + " " + *method.Resource().Path()
+	}
+	return m.httpMethod + " " + *m.method.Node().Path()
+}
+
+// Validate judges every method under the API; CDK fails synthesis with
+// these messages. OPTIONS methods and authorizers are judged on the assembly
 // (package apiguard), where a CORS preflight and the pool an authorizer
 // trusts can be read as they deploy.
 func (g *guard) Validate() *[]*string {
 	var problems []string
-	for _, m := range g.methods {
+	for _, c := range *g.api.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		cfn, ok := c.(awsapigateway.CfnMethod)
+		if !ok {
+			continue
+		}
+		m := readMethod(cfn)
 		if m.httpMethod == "OPTIONS" {
 			continue
 		}
@@ -155,7 +167,7 @@ func (g *guard) Validate() *[]*string {
 			wrong = append(wrong, "no API key required, but the pool's clients are rate-limited by their keys")
 		}
 		if len(wrong) > 0 {
-			problems = append(problems, m.where+": "+strings.Join(wrong, "; "))
+			problems = append(problems, m.where()+": "+strings.Join(wrong, "; "))
 		}
 	}
 	if len(problems) == 0 {
@@ -165,11 +177,4 @@ func (g *guard) Validate() *[]*string {
 	msg := fmt.Sprintf("scopedapi: REST API %s is guarded: every method must require an access token of its pool with a scope, but:\n  %s",
 		g.apiPath, strings.Join(problems, "\n  "))
 	return &[]*string{jsii.String(msg)}
-}
-
-func value(s *string) string {
-	if s == nil {
-		return "(none)"
-	}
-	return *s
 }

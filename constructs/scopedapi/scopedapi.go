@@ -187,6 +187,10 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		ValidateRequestBody:       jsii.Bool(true),
 		ValidateRequestParameters: jsii.Bool(true),
 	})
+	// Each resource is looked up once, however many methods it has: every
+	// call into the CDK is a round trip to the jsii kernel.
+	root := a.RestAPI.Root()
+	resources := map[string]awsapigateway.IResource{}
 	for i, r := range props.Routes {
 		opts := &awsapigateway.MethodOptions{
 			AuthorizationType:   awsapigateway.AuthorizationType_COGNITO,
@@ -211,7 +215,11 @@ func NewScopedAPI(scope constructs.Construct, id string, props *ScopedAPIProps) 
 		if integration == nil {
 			integration = handlerIntegration
 		}
-		resource := a.RestAPI.Root().ResourceForPath(jsii.String(r.Path))
+		resource, ok := resources[r.Path]
+		if !ok {
+			resource = root.ResourceForPath(jsii.String(r.Path))
+			resources[r.Path] = resource
+		}
 		a.Methods[r.Method+" "+r.Path] = resource.AddMethod(jsii.String(r.Method), integration, opts)
 	}
 	Guard(a.RestAPI, props.Auth)
