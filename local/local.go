@@ -292,6 +292,11 @@ func (e *Emulator) startPools(nextPort func() int) error {
 				}
 			}
 		}
+		// CloudFormation's AWS::Cognito::UserPoolClient: the OAuth 2.0
+		// features need AllowedOAuthFlowsUserPoolClient true; absent is
+		// false.
+		oauth, _ := e.eval.Eval(s, t, r.Properties["AllowedOAuthFlowsUserPoolClient"])
+		c.OAuthDisabled = oauth != true && oauth != "true"
 		c.AccessTokenValidity = validity(r.Properties)
 		pool.AddClient(c)
 		e.eval.Set(t, id, cfn.Values{Ref: c.ID, Attrs: map[string]string{"ClientSecret": c.Secret, "Name": c.Name, "ClientId": c.ID}})

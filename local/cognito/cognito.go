@@ -20,6 +20,15 @@
 //     scope (space-separated), auth_time, iss
 //     (https://cognito-idp.<region>.amazonaws.com/<pool id> in AWS; the local
 //     pool URL here), exp, iat, version, jti and client_id.
+//   - The app client's AllowedOAuthFlowsUserPoolClient must be true: the
+//     CreateUserPoolClient API reference says the OAuth 2.0 features
+//     (AllowedOAuthFlows, AllowedOAuthScopes) need it, which is how
+//     clients[].suspended cuts a client off (constructs/m2mauth). Which
+//     error the token endpoint answers such a client is not documented; the
+//     token endpoint page's unauthorized_client ("the client is not allowed
+//     the grant") is what is answered here, a 400 like every error of that
+//     page. (A public report has Cognito answer invalid_grant in this case;
+//     the first deploy's bin/verify -conformance run settles it.)
 //   - The app client's AllowedOAuthFlows must hold client_credentials
 //     (unauthorized_client otherwise) and AccessTokenValidity with
 //     TokenValidityUnits.AccessToken (CloudFormation's
@@ -54,6 +63,9 @@ type Client struct {
 	Secret string
 	// Scopes are its AllowedOAuthScopes, Flows its AllowedOAuthFlows.
 	Scopes, Flows []string
+	// OAuthDisabled is AllowedOAuthFlowsUserPoolClient false (or absent):
+	// the client gets no token whatever its flows (a suspended client).
+	OAuthDisabled bool
 	// AccessTokenValidity is the issued tokens' lifetime; 0 means
 	// DefaultAccessTokenValidity.
 	AccessTokenValidity time.Duration
@@ -208,6 +220,9 @@ func (p *Pool) Issue(req TokenRequest) (string, time.Duration, *Error) {
 	p.mu.Unlock()
 	if !known || client.Secret == "" || client.Secret != req.ClientSecret {
 		return "", 0, &Error{http.StatusBadRequest, "invalid_client", "Client authentication failed"}
+	}
+	if client.OAuthDisabled {
+		return "", 0, &Error{http.StatusBadRequest, "unauthorized_client", "the app client's OAuth 2.0 features are off (AllowedOAuthFlowsUserPoolClient is false)"}
 	}
 	if !slices.Contains(client.Flows, GrantClientCredentials) {
 		return "", 0, &Error{http.StatusBadRequest, "unauthorized_client", "the app client does not allow the client_credentials flow"}

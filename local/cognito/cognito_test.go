@@ -15,6 +15,9 @@ func testPool(t *testing.T, id string) (*Pool, *httptest.Server) {
 	p, err := NewPool(id, []Client{
 		{ID: "c1", Name: "weather-service", Secret: "s1", Scopes: []string{"weather-api/get", "weather-api/post"}, Flows: []string{GrantClientCredentials}, AccessTokenValidity: time.Minute},
 		{ID: "c2", Name: "code-flow", Secret: "s2", Scopes: []string{"weather-api/get"}, Flows: []string{"code"}},
+		// A client whose OAuth features are off (a suspended one) keeps its
+		// flow here, so only OAuthDisabled refuses it.
+		{ID: "c3", Name: "suspended", Secret: "s3", Scopes: []string{"weather-api/get"}, Flows: []string{GrantClientCredentials}, OAuthDisabled: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +98,7 @@ func TestTokenEndpoint(t *testing.T) {
 		"another grant":                 {url.Values{"grant_type": {"password"}}, []string{"c1", "s1"}, "unsupported_grant_type"},
 		"no grant":                      {url.Values{}, []string{"c1", "s1"}, "invalid_request"},
 		"client without the flow":       {cc(), []string{"c2", "s2"}, "unauthorized_client"},
+		"client with OAuth off":         {cc(), []string{"c3", "s3"}, "unauthorized_client"},
 	} {
 		a := post(t, srv, c.form, c.basic...)
 		if a.status != 400 || a.body["error"] != c.code {
