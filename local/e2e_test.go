@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/config"
 	"github.com/scopegate/scopegate/contract"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/internal/verify"
@@ -29,9 +30,38 @@ var (
 	synthErr  string
 )
 
-// synth synthesizes WeatherEvents and ThirdPartyProxy once for the package,
-// as make synth does them (the project's cdk.json), without bundling: make
-// local builds the functions from their source.
+// The stacks of the shared assembly: the two of make synth, and
+// WeatherEvents with rate-limit tiers and a suspended client.
+var (
+	seedStacks   = []string{"WeatherEvents", "ThirdPartyProxy"}
+	tieredStacks = []string{"WeatherEventsTiered"}
+)
+
+// tieredConfig is a "scopegate" configuration with tiers: gold and bronze,
+// a client in each (weather-service, the seed's, and janitor take the
+// default, bronze), and a suspended one.
+const tieredConfig = `{"weatherEvents": {
+	"clients": [
+		{"name": "reporting", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": 15, "tier": "gold"},
+		{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5},
+		{"name": "retired", "scopes": ["weather-api/get"], "suspended": true}
+	],
+	"tiers": [
+		{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
+		{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
+	],
+	"defaultTier": "bronze"
+}}`
+
+// bronzeRate and bronzeBurst are tieredConfig's bronze tier.
+const (
+	bronzeRate  = 5.0
+	bronzeBurst = 10
+)
+
+// synth synthesizes the package's stacks once, in one app, as make synth
+// does them (the project's cdk.json), without bundling: make local builds
+// the functions from their source.
 func synth(t *testing.T) string {
 	t.Helper()
 	synthOnce.Do(func() {
@@ -46,6 +76,15 @@ func synth(t *testing.T) string {
 			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir)})
 			stacks.NewWeatherEventsStack(app, "WeatherEvents", nil)
 			stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxy", nil)
+			cfg, err := config.Read(tieredConfig)
+			if err != nil {
+				panic(err)
+			}
+			tiered, _, err := cfg.StackProps()
+			if err != nil {
+				panic(err)
+			}
+			stacks.NewWeatherEventsStack(app, tieredStacks[0], tiered)
 			app.Synth(nil)
 		})
 		assembly = dir
@@ -56,9 +95,14 @@ func synth(t *testing.T) string {
 	return assembly
 }
 
-func start(t *testing.T) *Emulator {
+// start runs the seed stacks of the shared assembly.
+func start(t *testing.T) *Emulator { t.Helper(); return startStacks(t, t.TempDir(), seedStacks) }
+
+// startStacks runs some stacks of the shared assembly with state in dir (a
+// second run in the same dir reuses the function builds).
+func startStacks(t *testing.T, dir string, names []string) *Emulator {
 	t.Helper()
-	e, err := Start(context.Background(), Options{Assembly: synth(t), StateDir: t.TempDir()})
+	e, err := Start(context.Background(), Options{Assembly: synth(t), StateDir: dir, Stacks: names})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +244,7 @@ func TestStopAndBusyPorts(t *testing.T) {
 	}
 	ep := e.Endpoints[0].URL
 	port := strings.Split(strings.TrimPrefix(ep, "http://127.0.0.1:"), "/")[0]
-	_, err := Start(context.Background(), Options{Assembly: synth(t), StateDir: t.TempDir(), PortBase: atoi(port)})
+	_, err := Start(context.Background(), Options{Assembly: synth(t), StateDir: t.TempDir(), Stacks: seedStacks, PortBase: atoi(port)})
 	if err == nil || !strings.Contains(err.Error(), "port "+port) || !strings.Contains(err.Error(), "pid ") {
 		t.Errorf("a second start on held ports: %v; want the port and its holder's pid", err)
 	}
