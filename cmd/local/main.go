@@ -10,7 +10,10 @@
 // It prints each endpoint, each client's id and secret, the outputs and
 // secrets files (for bin/verify -local), and one line per thing the
 // templates hold that it does not emulate; then serves until SIGINT or
-// SIGTERM, when it stops every process it started, by its id.
+// SIGTERM, when it stops every process it started, by its id. It stops the
+// same way when the process that started it goes away: `go run` dies of a
+// SIGTERM without passing it on, which would leave this process, dynalite
+// and the functions running with nobody to stop them.
 //
 // Flags:
 //
@@ -27,6 +30,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -68,6 +72,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, orphaned := whileParentLives(ctx)
+	defer orphaned()
 	began := time.Now()
 	e, err := local.Start(ctx, local.Options{Assembly: *assembly, Stacks: stacks, PortBase: *portBase, StateDir: *state, DataDir: *data, Log: log})
 	if err != nil {
@@ -77,6 +83,38 @@ func main() {
 	e.Summary(os.Stdout)
 	fmt.Printf("ready in %s; Ctrl-C stops it\n", time.Since(began).Round(time.Millisecond))
 	<-ctx.Done()
+	if cause := context.Cause(ctx); errors.Is(cause, errOrphaned) {
+		fmt.Fprintln(os.Stderr, "local:", cause)
+	}
 	e.Stop()
 	fmt.Println("stopped")
+}
+
+var errOrphaned = errors.New("the process that started it has gone; stopping")
+
+// parentPoll is how often whileParentLives looks at the parent.
+const parentPoll = 500 * time.Millisecond
+
+// whileParentLives returns a context cancelled (cause errOrphaned) once
+// this process's parent changes, i.e. the parent has exited and the
+// process was re-parented.
+func whileParentLives(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	parent := os.Getppid()
+	go func() {
+		tick := time.NewTicker(parentPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if os.Getppid() != parent {
+					cancel(fmt.Errorf("%w (pid %d)", errOrphaned, parent))
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
