@@ -428,6 +428,8 @@ var why = map[string]string{
 	"AWS::Lambda::Permission":               "resource policies are not enforced locally: the APIs invoke their functions directly",
 	"AWS::Logs::LogGroup":                   "function output and one line per API request go to make local's output",
 	"AWS::CloudWatch::Alarm":                "no CloudWatch metrics locally",
+	"AWS::CloudWatch::Dashboard":            "no CloudWatch locally: the metrics its widgets show are not produced (the request lines in make local's output stand in)",
+	"AWS::CloudWatch::InsightRule":          "no Contributor Insights locally: the access log its rule reads is not written (the request lines in make local's output stand in)",
 	"AWS::SecretsManager::RotationSchedule": "no rotation locally: each client keeps the secret printed at start",
 }
 
