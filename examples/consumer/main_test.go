@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -41,16 +42,40 @@ func projectContext(t *testing.T) map[string]any {
 	return cfg.Context
 }
 
+var (
+	ordersOnce     sync.Once
+	ordersStack    *OrdersStack
+	ordersAssembly string
+	ordersErr      error
+)
+
+// orders synthesizes the Orders app once for the package (the stack and
+// its cloud assembly directory, which outlives the test that made it).
+func orders(t *testing.T) (*OrdersStack, string) {
+	t.Helper()
+	ordersOnce.Do(func() {
+		var out, dir string
+		if out, ordersErr = os.MkdirTemp("", "consumer-orders-*"); ordersErr != nil {
+			return
+		}
+		if dir, ordersErr = os.Getwd(); ordersErr != nil {
+			return
+		}
+		ctx := projectContext(t)
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(out)})
+		ordersStack = NewOrdersStack(app, "Orders", dir)
+		ordersAssembly = *app.Synth(nil).Directory()
+	})
+	require.NoError(t, ordersErr)
+	require.NotNil(t, ordersStack, "the shared synthesis failed in an earlier test")
+	return ordersStack, ordersAssembly
+}
+
 // A consumer's stack, built outside scopegate's own stacks: it synthesizes,
 // fits every limit, carries the outputs the verifier reads, and guards its
 // methods.
 func TestConsumerStack(t *testing.T) {
-	ctx := projectContext(t)
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	s := NewOrdersStack(app, "Orders", dir)
-	assembly := *app.Synth(nil).Directory()
+	s, assembly := orders(t)
 	require.NoError(t, budget.CheckDir(assembly, budget.DefaultLimits(), nil))
 	require.NoError(t, apiguard.CheckDir(assembly), "every method of the guarded API, in every template of the assembly")
 
