@@ -101,7 +101,7 @@ fmt:
 clean:
 	rm -rf cdk.out .cdk.staging bin
 
-## bench: measure synth, tests, Lambda size, handler and client, and synth at scale (the scale section alone: make bench-scale); prints one table (PREVIOUS=file compares handler benchmarks with benchstat)
+## bench: measure synth, tests, Lambda size, handler and client, synth at scale, the function and make local (one section alone: make bench-scale, bench-function, bench-local); prints one table (PREVIOUS=file compares handler benchmarks with benchstat)
 bench: node_modules/.package-lock.json
 	go run ./bench $(if $(PREVIOUS),-previous $(PREVIOUS))
 
@@ -117,6 +117,11 @@ bench-scale: node_modules/.package-lock.json
 ## bench-jsii: only the jsii call counts of the scale section: calls per client and per route, and the groups they come from (JSII_DEBUG=1)
 bench-jsii: node_modules/.package-lock.json
 	go run ./bench -only jsii $(if $(SCALE_MAX),-scale-max $(SCALE_MAX))
+
+.PHONY: bench-local
+## bench-local: only the bench's local section: make local's ready-to-serve time on a synthesized assembly (warm) and p50/p99 of GET / and POST / through the local token check, authorizer, function and dynalite
+bench-local: node_modules/.package-lock.json
+	go run ./bench -only local
 
 .PHONY: bench-function
 ## bench-function: only the bench's function section: the built weather-events bootstrap behind a local Lambda Runtime API against dynalite (latency, 503s when storage hangs or is down, cold start) and its arm64 size

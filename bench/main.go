@@ -6,6 +6,7 @@
 //	go run ./bench -only scale [-scale-runs 3] [-scale-max 100]   (make bench-scale)
 //	go run ./bench -only function [-function-limit 10m]           (make bench-function)
 //	go run ./bench -only jsii [-scale-max 100]                     (make bench-jsii)
+//	go run ./bench -only local [-local-limit 10m]                 (make bench-local)
 package main
 
 import (
@@ -29,7 +30,7 @@ var (
 	runs     = flag.Int("runs", 5, "timed runs per synth figure (after one warm-up)")
 	previous = flag.String("previous", "", "a previous handler benchmark output to compare with benchstat")
 	outDir   = flag.String("out", "bench/out", "where raw outputs go")
-	only     = flag.String("only", "", `run one section only: "scale", "jsii" (the scale section's jsii call counts) or "function" (default: every section)`)
+	only     = flag.String("only", "", `run one section only: "scale", "jsii" (the scale section's jsii call counts), "function" or "local" (default: every section)`)
 )
 
 type row struct{ what, value, how string }
@@ -47,7 +48,7 @@ func main() {
 	results := "results.md"
 	switch *only {
 	case "":
-		rows = append(append(coreRows(), scaleRows()...), functionRows()...)
+		rows = append(append(append(coreRows(), scaleRows()...), functionRows()...), localRows()...)
 	case "scale":
 		// Its own file, so a scale-only run leaves the full table alone.
 		rows, results = scaleRows(), "results-scale.md"
@@ -56,8 +57,10 @@ func main() {
 	case "jsii":
 		// The jsii call counts of the scale section alone, without its timings.
 		rows, results = jsiiCallRows(buildScaleApp()), "results-jsii.md"
+	case "local":
+		rows, results = localRows(), "results-local.md"
 	default:
-		fail(fmt.Sprintf("-only %q: the sections that run alone are scale, jsii and function", *only))
+		fail(fmt.Sprintf("-only %q: the sections that run alone are scale, jsii, function and local", *only))
 	}
 
 	var table bytes.Buffer
