@@ -37,23 +37,7 @@ var (
 	tieredStacks = []string{"WeatherEventsTiered"}
 )
 
-// tieredConfig is a "scopegate" configuration with tiers: gold and bronze,
-// a client in each (weather-service, the seed's, and janitor take the
-// default, bronze), and a suspended one.
-const tieredConfig = `{"weatherEvents": {
-	"clients": [
-		{"name": "reporting", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": 15, "tier": "gold"},
-		{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5},
-		{"name": "retired", "scopes": ["weather-api/get"], "suspended": true}
-	],
-	"tiers": [
-		{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
-		{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
-	],
-	"defaultTier": "bronze"
-}}`
-
-// bronzeRate and bronzeBurst are tieredConfig's bronze tier.
+// bronzeRate and bronzeBurst are cdktest.TieredWeatherConfig's bronze tier.
 const (
 	bronzeRate  = 5.0
 	bronzeBurst = 10
@@ -76,7 +60,7 @@ func synth(t *testing.T) string {
 			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir)})
 			stacks.NewWeatherEventsStack(app, "WeatherEvents", nil)
 			stacks.NewThirdPartyProxyStack(app, "ThirdPartyProxy", nil)
-			cfg, err := config.Read(tieredConfig)
+			cfg, err := config.Read(cdktest.TieredWeatherConfig)
 			if err != nil {
 				panic(err)
 			}

@@ -114,18 +114,7 @@ func build(app awscdk.App) map[string]*configuration {
 		map[string]float64{"weather-service": 60})
 	// More clients, in rate-limit tiers, with the token budget's alarm
 	// notifying a topic.
-	tieredProps, _ := fromConfig(`{"weatherEvents": {
-		"clients": [
-			{"name": "reporting", "scopes": ["weather-api/get"], "accessTokenValidityMinutes": 15, "tier": "gold"},
-			{"name": "janitor", "scopes": ["weather-api/get", "weather-api/delete"], "accessTokenValidityMinutes": 5},
-			{"name": "retired", "scopes": ["weather-api/get"], "suspended": true}
-		],
-		"tiers": [
-			{"name": "gold", "rateLimit": 20, "burstLimit": 40, "quota": {"limit": 1000000, "period": "MONTH"}},
-			{"name": "bronze", "rateLimit": 5, "burstLimit": 10}
-		],
-		"defaultTier": "bronze"
-	}, "tokenBudget": {"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:token-budget"}}`)
+	tieredProps, _ := fromConfig(cdktest.TieredWeatherConfig)
 	tiered := weather("WeatherEventsClients", tieredProps, map[string][]string{
 		"weather-service": {"weather-api/get", "weather-api/post"},
 		"reporting":       {"weather-api/get"},
