@@ -24,6 +24,7 @@ import (
 
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/contract"
+	"github.com/scopegate/scopegate/internal/logicalid"
 )
 
 // AuthServer is a Cognito user pool set up as an OAuth 2.0 authorization
@@ -85,8 +86,6 @@ type Client struct {
 	UserPoolClient awscognito.CfnUserPoolClient
 	// Stack is the nested stack that holds the client and its secret.
 	Stack awscdk.NestedStack
-	// ClientID is the app client id.
-	ClientID *string
 	// Secret holds {"client_id", "client_secret", "token_url"} for the
 	// consumer, and with a tier "api_key_id" and "api_key". Grant read
 	// access to whoever calls the API.
@@ -102,8 +101,37 @@ type Client struct {
 	// no token, and its API key is disabled.
 	Suspended bool
 
-	secretArn *string // Secret.SecretArn(), read once
-	apiKeyID  *string // APIKey.Ref(), read once
+	// logicalIDs of the client's resources in its stack, which the
+	// secret, the rotation schedule and the clients output refer to.
+	logicalIDs clientLogicalIDs
+	clientID   *string // ClientID(), read once asked for
+}
+
+// ClientID is the app client id, a token of the app client's Ref. It is
+// read from the CDK the first time it is asked for (each read is a call
+// into the jsii kernel, which most clients never need).
+func (c *Client) ClientID() *string {
+	if c.clientID == nil {
+		c.clientID = c.UserPoolClient.Ref()
+	}
+	return c.clientID
+}
+
+// clientLogicalIDs are the logical ids of one client's resources.
+type clientLogicalIDs struct {
+	client, secret, apiKey string
+}
+
+// newClientLogicalIDs computes them from the construct ids newClient and
+// newAPIKey give the resources (internal/logicalid): the app client and the
+// secret are the "Resource" of a construct named after the client, the API
+// key sits right under the stack.
+func newClientLogicalIDs(id string) clientLogicalIDs {
+	return clientLogicalIDs{
+		client: logicalid.Must(id+"Client", "Resource"),
+		secret: logicalid.Must(id+"Secret", "Resource"),
+		apiKey: logicalid.Must(id + "ApiKey"),
+	}
 }
 
 // NewAuthServer validates props and then creates the user pool, its resource
@@ -260,17 +288,17 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 			Description: jsii.String(fmt.Sprintf("scopegate: machine clients of shard %d of %d and their credentials", n, shards)),
 		})
 		a.ClientStacks = append(a.ClientStacks, stack)
-		records := make([]*string, len(clients))
+		records := make([]any, len(clients))
 		for i, c := range clients {
 			client := a.newClient(stack, c, props.tierOf(c), shared)
 			byName[c.Name] = client
-			records[i] = jsii.String(client.record())
+			records[i] = client.record()
 		}
 		a.addClientStackDependencies(stack, clients, rotation)
 		// One output per nested stack, whatever its number of clients: the
 		// parent joins them into its own clients output.
 		out := awscdk.NewCfnOutput(stack, jsii.String("Clients"), &awscdk.CfnOutputProps{
-			Value: awscdk.Fn_Join(jsii.String(","), &records),
+			Value: awscdk.Token_AsString(cfnJoin(",", records), nil),
 		})
 		out.OverrideLogicalId(jsii.String("Clients"))
 	}
@@ -324,27 +352,34 @@ func ClientShard(name string, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
-// record is the client's contract.ClientRecord as JSON, with the id and ARN
-// as tokens that CloudFormation resolves. Its keys are in the order
-// encoding/json writes a map's, as the CDK's toJsonString wrote them before.
-func (c *Client) record() string {
+// record is the client's contract.ClientRecord as JSON, with the id, ARN
+// and API key id as references that CloudFormation resolves (see
+// intrinsic.go): an Fn::Join. Its keys are in the order encoding/json
+// writes a map's, as the CDK's toJsonString wrote them before.
+func (c *Client) record() any {
 	scopes := make([]string, len(c.Scopes))
 	for i, s := range c.Scopes {
 		scopes[i] = s.String()
 	}
+	var text intrinsicText
 	// The JSON keys of contract.ClientRecord (TestClientsOutput reads
 	// the output back into it).
-	record := map[string]any{"name": c.Name, "clientId": *c.ClientID, "secretArn": *c.secretArn, "scopes": scopes}
+	record := map[string]any{
+		"name":      c.Name,
+		"clientId":  text.mark(cfnRef(c.logicalIDs.client)),
+		"secretArn": text.mark(cfnRef(c.logicalIDs.secret)),
+		"scopes":    scopes,
+	}
 	if c.Tier != "" {
 		record["tier"] = c.Tier
 	}
 	if c.APIKey != nil {
-		record["apiKeyId"] = *c.apiKeyID
+		record["apiKeyId"] = text.mark(cfnRef(c.logicalIDs.apiKey))
 	}
 	if c.Suspended {
 		record["suspended"] = true
 	}
-	return jsonText(record)
+	return text.join(jsonText(record))
 }
 
 // jsonText is v as compact JSON, written as JavaScript's JSON.stringify
@@ -407,48 +442,45 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		clientProps.AllowedOAuthFlowsUserPoolClient = jsii.Bool(false)
 	}
 	client := awscognito.NewCfnUserPoolClient(holder, jsii.String("Resource"), clientProps)
-	clientID := client.Ref()
+	ids := newClientLogicalIDs(id)
 	// CloudFormation hands out the generated secret as the client's
 	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
 	// value, and no custom resource or Lambda is needed to read it.
+	var text intrinsicText
 	fields := map[string]string{
-		contract.SecretClientID:     *clientID,
-		contract.SecretClientSecret: *client.AttrClientSecret(),
+		contract.SecretClientID:     text.mark(cfnRef(ids.client)),
+		contract.SecretClientSecret: text.mark(cfnGetAtt(ids.client, "ClientSecret")),
 		contract.SecretTokenURL:     shared.tokenURL,
 	}
 	var apiKey awsapigateway.CfnApiKey
-	var apiKeyID *string
 	if tier != "" {
 		// Only the key's id: its value has no CloudFormation attribute, so
 		// the rotation function copies it in (right after the deploy, see
 		// rotator.schedule).
-		apiKey, apiKeyID = a.newAPIKey(stack, id, props, clientID, tier, shared.poolID)
-		fields[contract.SecretAPIKeyID] = *apiKeyID
+		apiKey = a.newAPIKey(stack, id, props, ids, tier, shared.poolID)
+		fields[contract.SecretAPIKeyID] = text.mark(cfnRef(ids.apiKey))
 	}
 	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
 		// Named "scopegate-<pool id>-<client>", so that the rotation
 		// function's one grant covers every client secret of the pool.
 		SecretName:        jsii.String(secretNamePrefix(shared.poolID) + props.Name),
 		Description:       jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
-		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(jsonText(fields))),
+		SecretStringValue: awscdk.NewSecretValue(text.join(jsonText(fields)), nil),
 	})
-	secretArn := secret.SecretArn()
 	// A suspended client's secret is not rotated: each rotation tests the
 	// new secret at the token endpoint, which refuses a suspended client.
 	if r := shared.rotation; r != nil && !props.Suspended {
-		r.schedule(stack, id, props.Name, secretArn, tier != "")
+		r.schedule(stack, id, props.Name, cfnRef(ids.secret), tier != "")
 	}
 	return &Client{
 		Name:           props.Name,
 		Scopes:         append([]Scope(nil), props.Scopes...),
 		UserPoolClient: client,
 		Stack:          stack,
-		ClientID:       clientID,
 		Secret:         secret,
 		Tier:           tier,
 		APIKey:         apiKey,
-		secretArn:      secretArn,
-		apiKeyID:       apiKeyID,
+		logicalIDs:     ids,
 
 		AccessTokenValidity: validity,
 		Suspended:           props.Suspended,

@@ -224,14 +224,17 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 // window: Secrets Manager then only runs the test step. The schedule waits for the
 // function's invoke permission through its stack
 // (addClientStackDependencies).
-func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secretArn *string, apiKey bool) {
+//
+// secretRef is the secret's Ref as an intrinsic (intrinsic.go), made a
+// token here in the one call it costs.
+func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secretRef map[string]any, apiKey bool) {
 	expr, window := rotationRules(r.props.Interval, client)
 	rules := &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{ScheduleExpression: jsii.String(expr)}
 	if window != "" {
 		rules.Duration = jsii.String(window)
 	}
 	awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
-		SecretId:                  secretArn,
+		SecretId:                  awscdk.Token_AsString(secretRef, nil),
 		RotationLambdaArn:         r.functionArn,
 		RotationRules:             rules,
 		RotateImmediatelyOnUpdate: jsii.Bool(apiKey),

@@ -242,22 +242,22 @@ func (a *AuthServer) usagePlanID(tier string) *string {
 }
 
 // newAPIKey gives a client its API key, attached to its tier's usage plan,
-// in the client's stack, and returns the key with its id (a token). API
+// in the client's stack, and returns the key. API
 // Gateway generates the value; the rotation function copies it into the
 // client's secret (only the key's id is in the template). The tag lets the
 // rotation function read this pool's keys and no other.
-func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, clientID *string, tier string, poolID *string) (awsapigateway.CfnApiKey, *string) {
+func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, ids clientLogicalIDs, tier string, poolID *string) awsapigateway.CfnApiKey {
+	name := cfnJoin("-", []any{"scopegate-" + client.Name, cfnRef(ids.client)})
 	key := awsapigateway.NewCfnApiKey(stack, jsii.String(id+"ApiKey"), &awsapigateway.CfnApiKeyProps{
 		Enabled:     jsii.Bool(!client.Suspended),
-		Name:        awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("scopegate-" + client.Name), clientID}),
+		Name:        awscdk.Token_AsString(name, nil),
 		Description: jsii.String(fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier)),
 		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: poolID}},
 	})
-	keyID := key.Ref()
 	awsapigateway.NewCfnUsagePlanKey(stack, jsii.String(id+"UsagePlanKey"), &awsapigateway.CfnUsagePlanKeyProps{
-		KeyId:       keyID,
+		KeyId:       awscdk.Token_AsString(cfnRef(ids.apiKey), nil),
 		KeyType:     jsii.String("API_KEY"),
 		UsagePlanId: a.usagePlanID(tier),
 	})
-	return key, keyID
+	return key
 }

@@ -144,7 +144,7 @@ func (a *ScopedAPI) suspend(fn awslambda.Function, auth Authority, routes []Rout
 	for _, c := range server.Suspended() {
 		if c.APIKey == nil {
 			keyless = append(keyless, c)
-			ids = append(ids, c.ClientID)
+			ids = append(ids, c.ClientID())
 		}
 	}
 	if fn != nil && len(ids) > 0 {
