@@ -148,7 +148,7 @@ func TestOutputsAUserNeeds(t *testing.T) {
 			client := c.auth.Client(r.Name)
 			require.NotNil(t, client, r.Name)
 			assert.Equal(t, c.clients[r.Name], r.Scopes, r.Name)
-			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.UserPoolClient)+">", r.ClientID, r.Name)
+			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.UserPoolClient())+">", r.ClientID, r.Name)
 			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))+">", r.SecretArn, r.Name)
 		}
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cloudformationinclude"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -80,10 +81,6 @@ type Client struct {
 	// Scopes are the scopes the client may request; a token request without a
 	// scope gets all of them.
 	Scopes []Scope
-	// UserPoolClient is the Cognito app client, the CloudFormation resource
-	// itself (an L1 construct: an L2 UserPoolClient would cost more calls
-	// into the CDK per client and add nothing the client keeps).
-	UserPoolClient awscognito.CfnUserPoolClient
 	// Stack is the nested stack that holds the client and its secret.
 	Stack awscdk.NestedStack
 	// Secret holds {"client_id", "client_secret", "token_url"} for the
@@ -104,7 +101,25 @@ type Client struct {
 	// logicalIDs of the client's resources in its stack, which the
 	// secret, the rotation schedule and the clients output refer to.
 	logicalIDs clientLogicalIDs
-	clientID   *string // ClientID(), read once asked for
+	appClients cloudformationinclude.CfnInclude // holds the app client
+	appClient  awscognito.CfnUserPoolClient     // UserPoolClient(), read once asked for
+	clientID   *string                          // ClientID(), read once asked for
+}
+
+// UserPoolClient is the Cognito app client, the CloudFormation resource
+// itself (an L1 construct), for escape hatches. The app clients of a client
+// stack are created together from a template written in Go (see
+// appClientStack), so this one is looked up the first time it is asked for.
+func (c *Client) UserPoolClient() awscognito.CfnUserPoolClient {
+	if c.appClient == nil {
+		r := c.appClients.GetResource(jsii.String(c.logicalIDs.client))
+		client, ok := r.(awscognito.CfnUserPoolClient)
+		if !ok {
+			panic(fmt.Errorf("m2mauth: app client %s of machine client %q is a %T, not a CfnUserPoolClient", c.logicalIDs.client, c.Name, r))
+		}
+		c.appClient = client
+	}
+	return c.appClient
 }
 
 // ClientID is the app client id, a token of the app client's Ref. It is
@@ -112,7 +127,7 @@ type Client struct {
 // into the jsii kernel, which most clients never need).
 func (c *Client) ClientID() *string {
 	if c.clientID == nil {
-		c.clientID = c.UserPoolClient.Ref()
+		c.clientID = c.UserPoolClient().Ref()
 	}
 	return c.clientID
 }
@@ -289,10 +304,18 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		})
 		a.ClientStacks = append(a.ClientStacks, stack)
 		records := make([]any, len(clients))
+		appClients := appClientStack{poolID: shared.poolID}
+		made := make([]*Client, len(clients))
 		for i, c := range clients {
 			client := a.newClient(stack, c, props.tierOf(c), shared)
+			appClients.add(client.logicalIDs.client, c, client.AccessTokenValidity)
 			byName[c.Name] = client
 			records[i] = client.record()
+			made[i] = client
+		}
+		include := appClients.include(stack)
+		for _, client := range made {
+			client.appClients = include
 		}
 		a.addClientStackDependencies(stack, clients, rotation)
 		// One output per nested stack, whatever its number of clients: the
@@ -396,52 +419,12 @@ func jsonText(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// The app client's settings, as the CloudFormation resource
-// AWS::Cognito::UserPoolClient takes them (CloudFormation User Guide,
-// "AWS::Cognito::UserPoolClient"): the client-credentials flow only, with
-// every user flow off (ExplicitAuthFlows only allows refreshing tokens,
-// which no client-credentials token can use), and the access token's
-// validity in minutes.
-var (
-	clientOAuthFlows         = jsii.Strings("client_credentials")
-	clientExplicitAuthFlows  = jsii.Strings("ALLOW_REFRESH_TOKEN_AUTH")
-	clientIdentityProviders  = jsii.Strings("COGNITO")
-	clientTokenValidityUnits = &awscognito.CfnUserPoolClient_TokenValidityUnitsProperty{AccessToken: jsii.String("minutes")}
-)
-
 func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier string, shared *clientShared) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
 	}
-	scopes := make([]*string, len(props.Scopes))
-	for i, s := range props.Scopes {
-		scopes[i] = jsii.String(s.String())
-	}
 	id := constructID(props.Name)
-	// The L1 resource under a construct of the id the L2 UserPoolClient had,
-	// so that its path, and so its logical id, stay what they were.
-	holder := constructs.NewConstruct(stack, jsii.String(id+"Client"))
-	clientProps := &awscognito.CfnUserPoolClientProps{
-		UserPoolId:                      shared.poolID,
-		ClientName:                      jsii.String(props.Name),
-		GenerateSecret:                  jsii.Bool(true),
-		ExplicitAuthFlows:               clientExplicitAuthFlows,
-		AllowedOAuthFlows:               clientOAuthFlows,
-		AllowedOAuthFlowsUserPoolClient: jsii.Bool(true),
-		AllowedOAuthScopes:              &scopes,
-		SupportedIdentityProviders:      clientIdentityProviders,
-		AccessTokenValidity:             jsii.Number(validity.Minutes()),
-		TokenValidityUnits:              clientTokenValidityUnits,
-		PreventUserExistenceErrors:      jsii.String("ENABLED"),
-		EnableTokenRevocation:           jsii.Bool(true),
-	}
-	if props.Suspended {
-		// See Suspension: no OAuth flow, so no token.
-		clientProps.AllowedOAuthFlows, clientProps.AllowedOAuthScopes = nil, nil
-		clientProps.AllowedOAuthFlowsUserPoolClient = jsii.Bool(false)
-	}
-	client := awscognito.NewCfnUserPoolClient(holder, jsii.String("Resource"), clientProps)
 	ids := newClientLogicalIDs(id)
 	// CloudFormation hands out the generated secret as the client's
 	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
@@ -473,14 +456,13 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 		r.schedule(stack, id, props.Name, cfnRef(ids.secret), tier != "")
 	}
 	return &Client{
-		Name:           props.Name,
-		Scopes:         append([]Scope(nil), props.Scopes...),
-		UserPoolClient: client,
-		Stack:          stack,
-		Secret:         secret,
-		Tier:           tier,
-		APIKey:         apiKey,
-		logicalIDs:     ids,
+		Name:       props.Name,
+		Scopes:     append([]Scope(nil), props.Scopes...),
+		Stack:      stack,
+		Secret:     secret,
+		Tier:       tier,
+		APIKey:     apiKey,
+		logicalIDs: ids,
 
 		AccessTokenValidity: validity,
 		Suspended:           props.Suspended,

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/constructs/m2mauth"
+	"github.com/scopegate/scopegate/internal/logicalid"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
@@ -63,6 +64,9 @@ func loadFixtures(t *testing.T) map[string]*fixture {
 				}
 			}, false),
 		}
+		// An escape hatch on one client, before synthesis
+		// (TestClientEscapeHatch).
+		fixtures[prefixDomain].auth.Client("auditor").UserPoolClient().AddMetadata(jsii.String(escapeHatchKey), "set through UserPoolClient()")
 		for _, f := range fixtures {
 			f.template = cdktest.Synth(t, f.stack)
 			f.clientTemplates = map[string]cdktest.Template{}
@@ -116,9 +120,29 @@ func forEachFixture(t *testing.T, check func(t *testing.T, f *fixture)) {
 	}
 }
 
+const escapeHatchKey = "scopegate:test-escape-hatch"
+
+// TestClientEscapeHatch: the app client that UserPoolClient() returns is
+// the resource in the client stack's template, under the logical id the
+// client always had (a new one would replace the deployed client), and what
+// is set on it reaches the template.
+func TestClientEscapeHatch(t *testing.T) {
+	f := loadFixtures(t)[prefixDomain]
+	c := f.auth.Client("auditor")
+	id := cdktest.LogicalID(c.Stack, c.UserPoolClient())
+	assert.Equal(t, logicalid.Must("AuditorClient", "Resource"), id, "the logical id of the client's L2 UserPoolClient")
+	r := f.clientTemplates[c.Name].Resource(id)
+	require.NotNil(t, r, "client %s not in its stack's template", id)
+	assert.Equal(t, map[string]any{escapeHatchKey: "set through UserPoolClient()"}, r["Metadata"])
+	assert.Same(t, c.UserPoolClient(), c.UserPoolClient(), "looked up once")
+	other := f.clientTemplates["weather-service"].Resource(cdktest.LogicalID(f.auth.Client("weather-service").Stack, f.auth.Client("weather-service").UserPoolClient()))
+	require.NotNil(t, other)
+	assert.Nil(t, other["Metadata"], "the hatch on one client reaches no other")
+}
+
 func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any {
 	t.Helper()
-	r := f.clientTemplates[c.Name].Resource(cdktest.LogicalID(c.Stack, c.UserPoolClient))
+	r := f.clientTemplates[c.Name].Resource(cdktest.LogicalID(c.Stack, c.UserPoolClient()))
 	require.NotNil(t, r, "client %q not in template", c.Name)
 	return r["Properties"].(map[string]any)
 }
@@ -264,7 +288,7 @@ func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 		}
 		for _, c := range f.auth.Clients {
 			tmpl := f.clientTemplates[c.Name]
-			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient)
+			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient())
 			logical := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
 			body := mustJSON(t, tmpl.Resource(logical)["Properties"].(map[string]any)["SecretString"])
 			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, `{"Fn::GetAtt":["` + clientID + `","ClientSecret"]}`} {
@@ -292,7 +316,7 @@ func TestOutputsAreTheTokenURLAndOneClientList(t *testing.T) {
 		out := f.clientTemplates[c.Name].Section("Outputs")
 		require.Len(t, out, 1, c.Name)
 		value := mustJSON(t, out["Clients"].(map[string]any)["Value"])
-		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient)
+		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient())
 		secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
 		for _, part := range []string{`\"name\":\"` + c.Name + `\"`, `{"Ref":"` + clientID + `"}`, `{"Ref":"` + secretID + `"}`, `\"scopes\":[`} {
 			assert.Contains(t, value, part, c.Name)

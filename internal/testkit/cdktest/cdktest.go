@@ -195,9 +195,16 @@ func (t Template) Section(name string) map[string]any {
 }
 
 // LogicalID resolves a CloudFormation element's logical id in its stack, so
-// tests never hard-code the hashed ids.
+// tests never hard-code the hashed ids. It resolves the element's own
+// LogicalId, which an override (OverrideLogicalId, or CfnInclude keeping a
+// template's ids) changes; Stack.GetLogicalId only allocates one from the
+// path.
 func LogicalID(stack awscdk.Stack, element awscdk.CfnElement) string {
-	return *stack.GetLogicalId(element)
+	id, ok := stack.Resolve(element.LogicalId()).(string)
+	if !ok {
+		panic(fmt.Sprintf("cdktest: the logical id of %s does not resolve to a string", *element.Node().Path()))
+	}
+	return id
 }
 
 // AssetFile reads a file from the staged asset of a Lambda function or layer
