@@ -33,6 +33,9 @@ type gateway struct {
 	scopeMiss, badKeyStatus int
 	apiKey                  string
 	missingKeyBody          string
+	// issuesSuspended makes the token endpoint issue tokens to the
+	// client suspended in configuration, as a suspension that did not hold.
+	issuesSuspended bool
 }
 
 func (g *gateway) handler(tokens *oauthtest.TokenServer) http.Handler {
@@ -99,7 +102,11 @@ type conformanceEnv struct {
 // rotated once (client_secret_id cs-2), with an api_key when tiered.
 func deployConformance(t *testing.T, g *gateway, tiered bool) (*awsfake.Server, *verify.Conformance) {
 	t.Helper()
-	tokens := oauthtest.NewTokenServer(map[string]oauthtest.Client{"ws-id": {Secret: "ws-s3cret", Scopes: []string{"weather-api/get", "weather-api/post"}}})
+	known := map[string]oauthtest.Client{"ws-id": {Secret: "ws-s3cret", Scopes: []string{"weather-api/get", "weather-api/post"}}}
+	if g.issuesSuspended {
+		known["archived-id"] = oauthtest.Client{Secret: "archived-s3cret", Scopes: []string{"weather-api/get"}}
+	}
+	tokens := oauthtest.NewTokenServer(known)
 	t.Cleanup(tokens.Close)
 	if tiered {
 		g.apiKey = "the-api-key"
@@ -110,7 +117,13 @@ func deployConformance(t *testing.T, g *gateway, tiered bool) (*awsfake.Server, 
 	f := awsfake.New()
 	t.Cleanup(f.Close)
 	arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scopegate-eu-west-1_Pool-weather-service-AbCdEf"
-	clients, _ := json.Marshal([]contract.ClientRecord{{Name: "weather-service", ClientID: "ws-id", SecretArn: arn, Scopes: []string{"weather-api/get", "weather-api/post"}}})
+	// "archived", suspended in configuration, sorts before the client the
+	// other checks must use.
+	archivedArn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scopegate-eu-west-1_Pool-archived-GhIjKl"
+	clients, _ := json.Marshal([]contract.ClientRecord{
+		{Name: "weather-service", ClientID: "ws-id", SecretArn: arn, Scopes: []string{"weather-api/get", "weather-api/post"}},
+		{Name: "archived", ClientID: "archived-id", SecretArn: archivedArn, Scopes: []string{"weather-api/get"}, Suspended: true},
+	})
 	outputs := map[string]string{
 		contract.APIURL:           api.URL + "/",
 		contract.AccessPolicy:     oauthtest.WeatherRoutes.Policy().JSON(),
@@ -131,11 +144,14 @@ func deployConformance(t *testing.T, g *gateway, tiered bool) (*awsfake.Server, 
 		value["api_key_id"], value["api_key"] = "key-id", "the-api-key"
 	}
 	secret, _ := json.Marshal(value)
+	archived, _ := json.Marshal(map[string]string{"client_id": "archived-id", "client_secret": "archived-s3cret", "token_url": tokens.TokenURL()})
+	secrets := map[string]string{arn: string(secret), archivedArn: string(archived)}
 	f.Handle("secretsmanager", "GetSecretValue", func(r awsfake.Request) (any, error) {
-		if r.String("SecretId") != arn || (r.String("VersionStage") != "" && r.String("VersionStage") != "AWSCURRENT") {
+		value, ok := secrets[r.String("SecretId")]
+		if !ok || (r.String("VersionStage") != "" && r.String("VersionStage") != "AWSCURRENT") {
 			return nil, &awsfake.Error{Code: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret value"}
 		}
-		return map[string]any{"ARN": arn, "Name": "scopegate-eu-west-1_Pool-weather-service", "SecretString": string(secret), "VersionId": "v2", "VersionStages": []any{"AWSCURRENT"}}, nil
+		return map[string]any{"ARN": r.String("SecretId"), "Name": "scopegate-eu-west-1_Pool-client", "SecretString": value, "VersionId": "v2", "VersionStages": []any{"AWSCURRENT"}}, nil
 	})
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Handle("cognito-idp", "ListUserPoolClientSecrets", func(r awsfake.Request) (any, error) {
@@ -184,7 +200,7 @@ func TestConformanceConforming(t *testing.T) {
 	_, c := deployConformance(t, &g, true)
 	checks, by, out := runConformance(t, c)
 	assert.Equal(t, 0, checks.ExitCode(), out)
-	for _, name := range []string{"getatt-client-secret", "scope-miss-401", "api-key-missing-403", "api-key-bad-403", "cognito-list-client-secrets", "usage-metric-client-authentication", "secretsmanager-configuration-test"} {
+	for _, name := range []string{"getatt-client-secret", "scope-miss-401", "api-key-missing-403", "api-key-bad-403", "cognito-list-client-secrets", "usage-metric-client-authentication", "secretsmanager-configuration-test", "suspended-client-no-token"} {
 		assert.Equal(t, verify.StatusOK, by[name].Status, "%s: %+v", name, by[name])
 	}
 	assert.Equal(t, `401, WWW-Authenticate Bearer realm="scopegate", body error "unauthorized"`, by["scope-miss-401"].Seen)
@@ -192,6 +208,7 @@ func TestConformanceConforming(t *testing.T) {
 	assert.Contains(t, by["api-key-missing-403"].Detail, `default 403 {"message":"Forbidden"}`)
 	assert.Contains(t, by["cognito-list-client-secrets"].Seen, "2 secret(s), 2 with a create date; AWSCURRENT's client_secret_id listed")
 	assert.Contains(t, by["usage-metric-client-authentication"].Seen, "{Class=None, Resource=ClientAuthentication, Service=Cognito User Pools, Type=API}")
+	assert.Contains(t, by["suspended-client-no-token"].Seen, "archived: 4", "the refusal's status and error are recorded")
 	assert.Contains(t, out, "AWS behaves as scopegate assumes")
 	assert.NotContains(t, out, "ws-s3cret")
 	assert.NotContains(t, out, "the-api-key")
@@ -291,4 +308,18 @@ func TestConformanceCannotCheck(t *testing.T) {
 	f.Fail("cloudformation", "DescribeStacks", awsfake.AccessDenied(awsfake.Query))
 	_, err := c.Run(context.Background(), "WeatherEvents")
 	assert.ErrorContains(t, err, "AccessDenied")
+}
+
+// A client suspended in configuration that still gets a token is a problem;
+// the other checks use a client that is not suspended.
+func TestConformanceSuspendedClientStillIssuedTokens(t *testing.T) {
+	g := documented
+	g.issuesSuspended = true
+	_, c := deployConformance(t, &g, false)
+	checks, by, out := runConformance(t, c)
+	assert.Equal(t, 1, checks.ExitCode(), out)
+	assert.Equal(t, verify.StatusProblem, by["suspended-client-no-token"].Status)
+	assert.Equal(t, "archived: a token was issued", by["suspended-client-no-token"].Seen)
+	assert.Equal(t, verify.StatusOK, by["getatt-client-secret"].Status, "checked with weather-service, not the suspended client")
+	assert.NotContains(t, out, "archived-s3cret")
 }
