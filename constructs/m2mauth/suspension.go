@@ -20,8 +20,13 @@ import (
 //     (AllowedOAuthFlows, AllowedOAuthScopes) need it true; which error the
 //     token endpoint then answers is not documented (bin/verify
 //     -conformance records it on the first deploy);
-//   - its API key, with tiers, is disabled: API Gateway refuses its calls
-//     with 403 on every route of a tiered API;
+//   - its API key, with tiers, is disabled (AWS::ApiGateway::ApiKey
+//     Enabled: "whether the ApiKey can be used by callers", CloudFormation
+//     user guide): every method of a tiered API requires a key, and API
+//     Gateway refuses a request without a usable one with 403 ("Usage plans
+//     and API keys for REST APIs", API Gateway developer guide). The status
+//     for a disabled key and how fast it takes effect are not documented
+//     apart; make local answers 403 INVALID_API_KEY;
 //   - its tokens already issued keep working until they expire (Cognito
 //     cannot revoke a client-credentials access token: RevokeToken takes a
 //     refresh token, and the client-credentials grant issues none), except

@@ -133,6 +133,9 @@ func (a *ScopedAPI) suspend(fn awslambda.Function, auth Authority, routes []Rout
 	}
 	if fn != nil {
 		fn.AddEnvironment(jsii.String(contract.EnvSuspendedClientsTable), server.SuspendedClients.TableName(), nil)
+		// The one call lambda/suspension makes ("Actions, resources, and
+		// condition keys for Amazon DynamoDB", Service Authorization
+		// Reference: GetItem on the table's ARN).
 		server.SuspendedClients.Grant(fn, jsii.String("dynamodb:GetItem"))
 	}
 	// A suspended client with an API key is refused on every route by its
