@@ -9,7 +9,6 @@ package oauthtest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/gatewayresponse"
+	"github.com/scopegate/scopegate/local/cognito"
 	"github.com/scopegate/scopegate/routetable"
 )
 
@@ -168,54 +168,40 @@ func (s *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.throttled.Load() {
 		w.Header().Set("Retry-After", "1")
-		oauthError(w, http.StatusTooManyRequests, "slow_down", "Rate exceeded")
+		cognito.WriteError(w, &cognito.Error{Status: http.StatusTooManyRequests, Code: "slow_down", Description: "Rate exceeded"})
 		return
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+	// The request is read and answered as make local's token endpoint
+	// does; what differs is only what this one issues (opaque tokens it can
+	// hold, throttle, revoke and rotate).
+	req, e := cognito.ReadTokenRequest(r)
+	if e != nil {
+		cognito.WriteError(w, e)
 		return
-	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	s.mu.Lock()
-	client, known := s.clients[id]
-	accepted := known && slices.Contains(s.secrets[id], secret)
+	client, known := s.clients[req.ClientID]
+	accepted := known && slices.Contains(s.secrets[req.ClientID], req.ClientSecret)
 	s.mu.Unlock()
 	if !accepted {
-		oauthError(w, http.StatusBadRequest, "invalid_client", "Client authentication failed")
+		cognito.WriteError(w, &cognito.Error{Status: http.StatusBadRequest, Code: "invalid_client", Description: "Client authentication failed"})
 		return
 	}
-	scopes := strings.Fields(r.PostForm.Get("scope"))
+	scopes := req.Scopes
 	if len(scopes) == 0 {
 		scopes = client.Scopes // none asked: every scope the client may have
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(client.Scopes, sc) {
-			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %s is not allowed for this client", sc))
+			cognito.WriteError(w, &cognito.Error{Status: http.StatusBadRequest, Code: "invalid_scope", Description: fmt.Sprintf("Scope %s is not allowed for this client", sc)})
 			return
 		}
 	}
 	token := newToken()
 	s.mu.Lock()
-	s.grants[token] = Grant{ClientID: id, Scopes: scopes, Expiry: s.Now().Add(s.ExpiresIn)}
+	s.grants[token] = Grant{ClientID: req.ClientID, Scopes: scopes, Expiry: s.Now().Add(s.ExpiresIn)}
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": token, "token_type": "Bearer", "expires_in": int(s.ExpiresIn.Seconds()),
-	})
-}
-
-func oauthError(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	body := map[string]string{"error": code}
-	if description != "" {
-		body["error_description"] = description
-	}
-	_ = json.NewEncoder(w).Encode(body)
+	cognito.WriteToken(w, token, s.ExpiresIn)
 }
 
 func newToken() string {
