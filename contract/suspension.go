@@ -10,18 +10,24 @@ import "time"
 // does not say suspended for a client listed here.
 type Suspension struct {
 	// ClientID is the table's partition key (attribute SuspensionKey).
-	ClientID   string `json:"clientId" dynamodbav:"clientId"`
-	ClientName string `json:"clientName" dynamodbav:"clientName"`
+	ClientID   string `json:"clientId"`
+	ClientName string `json:"clientName"`
 	// By is the ARN of the identity that suspended the client.
-	By string `json:"by" dynamodbav:"by"`
+	By string `json:"by"`
 	// At is when, in RFC 3339 UTC.
-	At     string `json:"at" dynamodbav:"at"`
-	Reason string `json:"reason" dynamodbav:"reason"`
+	At     string `json:"at"`
+	Reason string `json:"reason"`
 }
 
-// SuspensionKey is the suspended-clients table's partition key attribute (a
-// string).
-const SuspensionKey = "clientId"
+// The suspended-clients table's item attributes, all strings: the
+// partition key (the client id), then the others of Suspension.
+const (
+	SuspensionKey        = "clientId"
+	SuspensionClientName = "clientName"
+	SuspensionBy         = "by"
+	SuspensionAt         = "at"
+	SuspensionReason     = "reason"
+)
 
 // SuspensionCacheTTL is how long a function trusts what it read from the
 // suspended-clients table: a suspension made without a deploy refuses the

@@ -30,18 +30,9 @@ type WriteAPI interface {
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
-// The item's attributes besides the key, named as contract.Suspension's
-// dynamodbav tags name them.
-const (
-	attrClientName = "clientName"
-	attrBy         = "by"
-	attrAt         = "at"
-	attrReason     = "reason"
-)
-
 func item(s contract.Suspension) map[string]types.AttributeValue {
 	m := map[string]types.AttributeValue{contract.SuspensionKey: &types.AttributeValueMemberS{Value: s.ClientID}}
-	for k, v := range map[string]string{attrClientName: s.ClientName, attrBy: s.By, attrAt: s.At, attrReason: s.Reason} {
+	for k, v := range map[string]string{contract.SuspensionClientName: s.ClientName, contract.SuspensionBy: s.By, contract.SuspensionAt: s.At, contract.SuspensionReason: s.Reason} {
 		if v != "" { // DynamoDB refuses empty strings only in keys, but an absent attribute says "not recorded" better
 			m[k] = &types.AttributeValueMemberS{Value: v}
 		}
@@ -56,7 +47,7 @@ func fromItem(m map[string]types.AttributeValue) contract.Suspension {
 		}
 		return ""
 	}
-	return contract.Suspension{ClientID: str(contract.SuspensionKey), ClientName: str(attrClientName), By: str(attrBy), At: str(attrAt), Reason: str(attrReason)}
+	return contract.Suspension{ClientID: str(contract.SuspensionKey), ClientName: str(contract.SuspensionClientName), By: str(contract.SuspensionBy), At: str(contract.SuspensionAt), Reason: str(contract.SuspensionReason)}
 }
 
 func key(clientID string) map[string]types.AttributeValue {
