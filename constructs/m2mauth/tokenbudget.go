@@ -35,20 +35,21 @@ const (
 // -conformance lists the dimension sets Cognito really publishes.
 const tokenRequestQuery = `SELECT SUM(CallCount) FROM "AWS/Usage" WHERE Resource = 'ClientAuthentication'`
 
-// TokenRequests is the account's client-credentials token requests per five
-// minutes (tokenRequestQuery), for alarms and dashboards; Cognito's limit is
-// ClientCredentialsRequestsPerSecond times 300 of them.
+// TokenRequests is the account's client-credentials token requests per
+// TokenRequestsPeriod (tokenRequestQuery), for alarms and dashboards;
+// Cognito's limit is ClientCredentialsRequestsPerSecond per second of it.
 func TokenRequests() awscloudwatch.MathExpression {
 	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression: jsii.String(tokenRequestQuery),
-		Label:      jsii.String(fmt.Sprintf("client-credentials token requests per %g minutes", tokenBudgetPeriod.Minutes())),
-		Period:     awscdk.Duration_Seconds(jsii.Number(tokenBudgetPeriod.Seconds())),
+		Label:      jsii.String(fmt.Sprintf("client-credentials token requests per %g minutes", TokenRequestsPeriod.Minutes())),
+		Period:     awscdk.Duration_Seconds(jsii.Number(TokenRequestsPeriod.Seconds())),
 	})
 }
 
-// tokenBudgetPeriod is the alarm's period: long enough that a burst of
-// token requests at start-up does not page anyone.
-const tokenBudgetPeriod = 5 * time.Minute
+// TokenRequestsPeriod is what TokenRequests sums over, and the alarm's
+// period: long enough that a burst of token requests at start-up does not
+// page anyone.
+const TokenRequestsPeriod = 5 * time.Minute
 
 // TokenBudgetProps configures the alarm on token requests.
 type TokenBudgetProps struct {
@@ -88,7 +89,7 @@ func (a *AuthServer) newTokenBudgetAlarm(props TokenBudgetProps) awscloudwatch.A
 	// is not documented, so the threshold is scaled instead.)
 	calls := TokenRequests()
 	perSecond := share * ClientCredentialsRequestsPerSecond
-	threshold := perSecond * tokenBudgetPeriod.Seconds()
+	threshold := perSecond * TokenRequestsPeriod.Seconds()
 	alarm := awscloudwatch.NewAlarm(a.Construct, jsii.String("TokenBudgetAlarm"), &awscloudwatch.AlarmProps{
 		Metric:             calls,
 		Threshold:          jsii.Number(threshold),
@@ -97,7 +98,7 @@ func (a *AuthServer) newTokenBudgetAlarm(props TokenBudgetProps) awscloudwatch.A
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		AlarmDescription: jsii.String(fmt.Sprintf("scopegate: client-credentials token requests in this account and region reached %g in %g minutes (%g per second), %g%% of Cognito's limit of %d per second "+
 			"(every request is billed; past the limit Cognito refuses them). Clients should cache tokens until they expire.",
-			threshold, tokenBudgetPeriod.Minutes(), perSecond, share*100, ClientCredentialsRequestsPerSecond)),
+			threshold, TokenRequestsPeriod.Minutes(), perSecond, share*100, ClientCredentialsRequestsPerSecond)),
 	})
 	if props.AlarmTopic != nil {
 		action := awscloudwatchactions.NewSnsAction(props.AlarmTopic)

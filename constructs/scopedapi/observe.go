@@ -92,9 +92,9 @@ func (a *ScopedAPI) observe(handler awslambda.IFunction, auth Authority) {
 		rows[1] = append(rows[1], graph("Function errors and throttles", handler.MetricErrors(stat("Sum")), handler.MetricThrottles(stat("Sum"))))
 	}
 	if server, ok := auth.(*m2mauth.AuthServer); ok {
-		limit := float64(m2mauth.ClientCredentialsRequestsPerSecond * 300)
+		limit := m2mauth.ClientCredentialsRequestsPerSecond * m2mauth.TokenRequestsPeriod.Seconds()
 		rows[1] = append(rows[1], awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title:           jsii.String(fmt.Sprintf("Token requests per 5 minutes (account and region; Cognito's limit is %d per second)", m2mauth.ClientCredentialsRequestsPerSecond)),
+			Title:           jsii.String(fmt.Sprintf("Token requests per %g minutes (account and region; Cognito's limit is %d per second)", m2mauth.TokenRequestsPeriod.Minutes(), m2mauth.ClientCredentialsRequestsPerSecond)),
 			Left:            &[]awscloudwatch.IMetric{m2mauth.TokenRequests()},
 			LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{Value: jsii.Number(limit), Label: jsii.String("limit")}},
 			Width:           jsii.Number(8),
