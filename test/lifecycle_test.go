@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -52,9 +51,9 @@ func TestProperty15_TieredClientsAreRateLimitedByTheirOwnKey(t *testing.T) {
 		for name, tier := range c.tiers {
 			client := c.auth.Client(name)
 			require.NotNil(t, client, name)
-			require.NotNil(t, client.APIKey, name)
+			require.NotNil(t, client.APIKey(), name)
 			tmpl := c.clientTemplates[*client.Stack.Node().Id()]
-			keyID := cdktest.LogicalID(client.Stack, client.APIKey)
+			keyID := cdktest.LogicalID(client.Stack, client.APIKey())
 			key := tmpl.Resource(keyID)["Properties"].(map[string]any)
 			assert.Equal(t, !c.suspended[name], key["Enabled"], "%s: %s's key is enabled unless the client is suspended", p, name)
 			assert.Nil(t, key["Value"], "%s: API Gateway generates the value; the template never holds it", p)
@@ -73,7 +72,7 @@ func TestProperty15_TieredClientsAreRateLimitedByTheirOwnKey(t *testing.T) {
 
 			// The secret names the key; the rotation function copies its
 			// value in right after the deploy.
-			secretID := cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			secretID := cdktest.LogicalID(client.Stack, client.CfnSecret())
 			secret := mustJSON(t, tmpl.Resource(secretID)["Properties"])
 			assert.Contains(t, secret, `\"api_key_id\":\"`, p)
 			for _, s := range tmpl.Resources("AWS::SecretsManager::RotationSchedule") {

@@ -348,7 +348,7 @@ func TestProperty13_EveryClientSecretRotates(t *testing.T) {
 		assert.Equal(t, len(c.clients)-len(c.suspended), scheduled, "%s: one schedule per client secret", p)
 		for name := range c.suspended {
 			client := c.auth.Client(name)
-			secretID := cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			secretID := cdktest.LogicalID(client.Stack, client.CfnSecret())
 			for _, s := range c.clientTemplates[*client.Stack.Node().Id()].Resources("AWS::SecretsManager::RotationSchedule") {
 				assert.NotEqual(t, `{"Ref":"`+secretID+`"}`, mustJSON(t, s.Properties["SecretId"]), "%s: suspended %s is not rotated", p, name)
 			}
@@ -405,7 +405,7 @@ func TestProperty18_SuspendedClientsAreCutOff(t *testing.T) {
 		props := clientsByName(t, c)[name]
 		assert.Equal(t, !c.suspended[name], props["AllowedOAuthFlowsUserPoolClient"], "%s: %s", p, name)
 		assert.Equal(t, c.suspended[name], records[name].Suspended, "%s: %s's record", p, name)
-		assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.APIKey)+">", records[name].APIKeyID, "%s: %s's record names its key", p, name)
+		assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.APIKey())+">", records[name].APIKeyID, "%s: %s's record names its key", p, name)
 	}
 	each(t, func(t *testing.T, c *configuration) {
 		env := c.template.Resource(c.logicalID(c.function.Function))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)

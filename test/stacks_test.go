@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -149,7 +148,7 @@ func TestOutputsAUserNeeds(t *testing.T) {
 			require.NotNil(t, client, r.Name)
 			assert.Equal(t, c.clients[r.Name], r.Scopes, r.Name)
 			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.UserPoolClient())+">", r.ClientID, r.Name)
-			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.Secret.Node().DefaultChild().(awscdk.CfnElement))+">", r.SecretArn, r.Name)
+			assert.Equal(t, "<ref:"+cdktest.LogicalID(client.Stack, client.CfnSecret())+">", r.SecretArn, r.Name)
 		}
 	})
 }

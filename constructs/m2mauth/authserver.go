@@ -83,15 +83,8 @@ type Client struct {
 	Scopes []Scope
 	// Stack is the nested stack that holds the client and its secret.
 	Stack awscdk.NestedStack
-	// Secret holds {"client_id", "client_secret", "token_url"} for the
-	// consumer, and with a tier "api_key_id" and "api_key". Grant read
-	// access to whoever calls the API.
-	Secret awssecretsmanager.Secret
 	// Tier is the client's rate-limit tier, "" without tiers.
 	Tier string
-	// APIKey is the client's API key in its tier's usage plan; nil without
-	// tiers.
-	APIKey awsapigateway.CfnApiKey
 	// AccessTokenValidity is how long its access tokens live.
 	AccessTokenValidity time.Duration
 	// Suspended is true for a client suspended in configuration: it gets
@@ -101,18 +94,28 @@ type Client struct {
 	// logicalIDs of the client's resources in its stack, which the
 	// secret, the rotation schedule and the clients output refer to.
 	logicalIDs clientLogicalIDs
-	appClients cloudformationinclude.CfnInclude // holds the app client
-	appClient  awscognito.CfnUserPoolClient     // UserPoolClient(), read once asked for
-	clientID   *string                          // ClientID(), read once asked for
+	// resources is the include that created the client's resources with
+	// the rest of its stack's (clientStackTemplate); the methods below look
+	// them up the first time they are asked for, each a call into the jsii
+	// kernel that most clients never need.
+	resources cloudformationinclude.CfnInclude
+	appClient awscognito.CfnUserPoolClient
+	clientID  *string
+	cfnSecret awssecretsmanager.CfnSecret
+	secret    awssecretsmanager.ISecret
+	cfnAPIKey awsapigateway.CfnApiKey
+}
+
+// resource looks up one of the client's resources by logical id.
+func (c *Client) resource(logicalID string) awscdk.CfnResource {
+	return c.resources.GetResource(jsii.String(logicalID))
 }
 
 // UserPoolClient is the Cognito app client, the CloudFormation resource
-// itself (an L1 construct), for escape hatches. The app clients of a client
-// stack are created together from a template written in Go (see
-// appClientStack), so this one is looked up the first time it is asked for.
+// itself (an L1 construct), for escape hatches.
 func (c *Client) UserPoolClient() awscognito.CfnUserPoolClient {
 	if c.appClient == nil {
-		r := c.appClients.GetResource(jsii.String(c.logicalIDs.client))
+		r := c.resource(c.logicalIDs.client)
 		client, ok := r.(awscognito.CfnUserPoolClient)
 		if !ok {
 			panic(fmt.Errorf("m2mauth: app client %s of machine client %q is a %T, not a CfnUserPoolClient", c.logicalIDs.client, c.Name, r))
@@ -122,9 +125,7 @@ func (c *Client) UserPoolClient() awscognito.CfnUserPoolClient {
 	return c.appClient
 }
 
-// ClientID is the app client id, a token of the app client's Ref. It is
-// read from the CDK the first time it is asked for (each read is a call
-// into the jsii kernel, which most clients never need).
+// ClientID is the app client id, a token of the app client's Ref.
 func (c *Client) ClientID() *string {
 	if c.clientID == nil {
 		c.clientID = c.UserPoolClient().Ref()
@@ -132,20 +133,68 @@ func (c *Client) ClientID() *string {
 	return c.clientID
 }
 
-// clientLogicalIDs are the logical ids of one client's resources.
-type clientLogicalIDs struct {
-	client, secret, apiKey string
+// CfnSecret is the Secrets Manager secret that holds {"client_id",
+// "client_secret", "token_url"} for the consumer, and with a tier
+// "api_key_id" and "api_key": the CloudFormation resource itself (an L1
+// construct), for escape hatches. Secret is the same secret for grants.
+func (c *Client) CfnSecret() awssecretsmanager.CfnSecret {
+	if c.cfnSecret == nil {
+		r := c.resource(c.logicalIDs.secret)
+		secret, ok := r.(awssecretsmanager.CfnSecret)
+		if !ok {
+			panic(fmt.Errorf("m2mauth: secret %s of machine client %q is a %T, not a CfnSecret", c.logicalIDs.secret, c.Name, r))
+		}
+		c.cfnSecret = secret
+	}
+	return c.cfnSecret
 }
 
-// newClientLogicalIDs computes them from the construct ids newClient and
-// newAPIKey give the resources (internal/logicalid): the app client and the
-// secret are the "Resource" of a construct named after the client, the API
-// key sits right under the stack.
+// Secret is the client's secret (see CfnSecret) as an ISecret, to grant
+// whoever calls the API read access (GrantRead). It refers to the secret by
+// its complete ARN (the resource's Ref), so grants name exactly this
+// secret; the construct is created, in the client's stack, the first time
+// it is asked for.
+func (c *Client) Secret() awssecretsmanager.ISecret {
+	if c.secret == nil {
+		c.secret = awssecretsmanager.Secret_FromSecretCompleteArn(c.Stack, jsii.String(constructID(c.Name)+"Secret"), c.CfnSecret().Ref())
+	}
+	return c.secret
+}
+
+// APIKey is the client's API key in its tier's usage plan (the
+// CloudFormation resource), or nil without tiers.
+func (c *Client) APIKey() awsapigateway.CfnApiKey {
+	if c.Tier == "" {
+		return nil
+	}
+	if c.cfnAPIKey == nil {
+		r := c.resource(c.logicalIDs.apiKey)
+		key, ok := r.(awsapigateway.CfnApiKey)
+		if !ok {
+			panic(fmt.Errorf("m2mauth: API key %s of machine client %q is a %T, not a CfnApiKey", c.logicalIDs.apiKey, c.Name, r))
+		}
+		c.cfnAPIKey = key
+	}
+	return c.cfnAPIKey
+}
+
+// clientLogicalIDs are the logical ids of one client's resources.
+type clientLogicalIDs struct {
+	client, secret, rotation, apiKey, usagePlanKey string
+}
+
+// newClientLogicalIDs computes the logical ids the client's resources had
+// when each was a construct of its own (internal/logicalid), and keep in
+// the client stack's template: the app client and the secret were the
+// "Resource" of a construct named after the client, the rest sat right
+// under the stack.
 func newClientLogicalIDs(id string) clientLogicalIDs {
 	return clientLogicalIDs{
-		client: logicalid.Must(id+"Client", "Resource"),
-		secret: logicalid.Must(id+"Secret", "Resource"),
-		apiKey: logicalid.Must(id + "ApiKey"),
+		client:       logicalid.Must(id+"Client", "Resource"),
+		secret:       logicalid.Must(id+"Secret", "Resource"),
+		rotation:     logicalid.Must(id + "Rotation"),
+		apiKey:       logicalid.Must(id + "ApiKey"),
+		usagePlanKey: logicalid.Must(id + "UsagePlanKey"),
 	}
 }
 
@@ -276,8 +325,8 @@ func cognitoScopes(r *ResourceServer) *[]awscognito.ResourceServerScope {
 // with hundreds of clients they are most of the synthesis time
 // (docs/constructs.md, "Synthesis cost"): what all clients share is read
 // once (clientShared), what is fixed at synth (names, JSON, OAuth settings)
-// is built here in Go, and each client costs its resources and the three
-// tokens that refer to them.
+// is built here in Go, and every client of a stack is written into one
+// template that the stack includes in one call (clientStackTemplate).
 func (a *AuthServer) addClients(props *AuthServerProps) {
 	shards := props.ClientStacks
 	if shards == 0 {
@@ -288,7 +337,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		rotation = a.newRotator(props.Rotation.withDefaults(), props.Disposable, len(props.Tiers) > 0)
 	}
 	a.rotation = rotation
-	shared := &clientShared{poolID: a.userPoolID, tokenURL: *a.TokenURL, rotation: rotation}
+	shared := &clientShared{poolID: a.userPoolID, tokenURL: a.TokenURL, rotation: rotation}
 	members := make([][]ClientProps, shards)
 	for _, c := range props.Clients {
 		n := ClientShard(c.Name, shards)
@@ -304,18 +353,17 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 		})
 		a.ClientStacks = append(a.ClientStacks, stack)
 		records := make([]any, len(clients))
-		appClients := appClientStack{poolID: shared.poolID}
+		var template clientStackTemplate
 		made := make([]*Client, len(clients))
 		for i, c := range clients {
-			client := a.newClient(stack, c, props.tierOf(c), shared)
-			appClients.add(client.logicalIDs.client, c, client.AccessTokenValidity)
+			client := a.newClient(&template, stack, c, props.tierOf(c), shared)
 			byName[c.Name] = client
 			records[i] = client.record()
 			made[i] = client
 		}
-		include := appClients.include(stack)
+		include := template.include(stack)
 		for _, client := range made {
-			client.appClients = include
+			client.resources = include
 		}
 		a.addClientStackDependencies(stack, clients, rotation)
 		// One output per nested stack, whatever its number of clients: the
@@ -334,7 +382,7 @@ func (a *AuthServer) addClients(props *AuthServerProps) {
 // the CDK once.
 type clientShared struct {
 	poolID   *string // the pool's id (a token)
-	tokenURL string  // may hold tokens
+	tokenURL *string // may hold tokens
 	rotation *rotator
 }
 
@@ -396,7 +444,7 @@ func (c *Client) record() any {
 	if c.Tier != "" {
 		record["tier"] = c.Tier
 	}
-	if c.APIKey != nil {
+	if c.Tier != "" {
 		record["apiKeyId"] = text.mark(cfnRef(c.logicalIDs.apiKey))
 	}
 	if c.Suspended {
@@ -419,13 +467,17 @@ func jsonText(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier string, shared *clientShared) *Client {
+// newClient writes the client's resources into its stack's template: the
+// app client, its secret, with rotation the secret's schedule, and with a
+// tier its API key and usage-plan key.
+func (a *AuthServer) newClient(template *clientStackTemplate, stack awscdk.NestedStack, props ClientProps, tier string, shared *clientShared) *Client {
 	validity := props.AccessTokenValidity
 	if validity == 0 {
 		validity = DefaultAccessTokenValidity
 	}
-	id := constructID(props.Name)
-	ids := newClientLogicalIDs(id)
+	ids := newClientLogicalIDs(constructID(props.Name))
+	poolID := template.parameter(poolIDParameter, shared.poolID)
+	template.add(ids.client, appClientResource(props, validity, poolID))
 	// CloudFormation hands out the generated secret as the client's
 	// ClientSecret attribute; the template holds only the Fn::GetAtt, never the
 	// value, and no custom resource or Lambda is needed to read it.
@@ -433,35 +485,35 @@ func (a *AuthServer) newClient(stack awscdk.NestedStack, props ClientProps, tier
 	fields := map[string]string{
 		contract.SecretClientID:     text.mark(cfnRef(ids.client)),
 		contract.SecretClientSecret: text.mark(cfnGetAtt(ids.client, "ClientSecret")),
-		contract.SecretTokenURL:     shared.tokenURL,
+		contract.SecretTokenURL:     *shared.tokenURL,
 	}
-	var apiKey awsapigateway.CfnApiKey
 	if tier != "" {
 		// Only the key's id: its value has no CloudFormation attribute, so
 		// the rotation function copies it in (right after the deploy, see
-		// rotator.schedule).
-		apiKey = a.newAPIKey(stack, id, props, ids, tier, shared.poolID)
+		// rotator.scheduleResource).
+		a.addAPIKey(template, props, ids, tier, poolID)
 		fields[contract.SecretAPIKeyID] = text.mark(cfnRef(ids.apiKey))
 	}
-	secret := awssecretsmanager.NewSecret(stack, jsii.String(id+"Secret"), &awssecretsmanager.SecretProps{
-		// Named "scopegate-<pool id>-<client>", so that the rotation
-		// function's one grant covers every client secret of the pool.
-		SecretName:        jsii.String(secretNamePrefix(shared.poolID) + props.Name),
-		Description:       jsii.String(fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name)),
-		SecretStringValue: awscdk.NewSecretValue(text.join(jsonText(fields)), nil),
-	})
+	// Named "scopegate-<pool id>-<client>", so that the rotation function's
+	// one grant covers every client secret of the pool.
+	var name intrinsicText
+	template.add(ids.secret, secretResource(
+		name.join(secretNamePrefix(name.mark(poolID))+props.Name),
+		fmt.Sprintf("OAuth 2.0 client credentials of machine client %q", props.Name),
+		text.join(jsonText(fields)),
+		a.secretNagRules(props.Suspended),
+	))
 	// A suspended client's secret is not rotated: each rotation tests the
 	// new secret at the token endpoint, which refuses a suspended client.
 	if r := shared.rotation; r != nil && !props.Suspended {
-		r.schedule(stack, id, props.Name, cfnRef(ids.secret), tier != "")
+		functionArn := template.parameter(rotationFunctionParameter, r.functionArn)
+		template.add(ids.rotation, r.scheduleResource(props.Name, cfnRef(ids.secret), functionArn, tier != ""))
 	}
 	return &Client{
 		Name:       props.Name,
 		Scopes:     append([]Scope(nil), props.Scopes...),
 		Stack:      stack,
-		Secret:     secret,
 		Tier:       tier,
-		APIKey:     apiKey,
 		logicalIDs: ids,
 
 		AccessTokenValidity: validity,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
@@ -67,6 +68,13 @@ func loadFixtures(t *testing.T) map[string]*fixture {
 		// An escape hatch on one client, before synthesis
 		// (TestClientEscapeHatch).
 		fixtures[prefixDomain].auth.Client("auditor").UserPoolClient().AddMetadata(jsii.String(escapeHatchKey), "set through UserPoolClient()")
+		fixtures[prefixDomain].auth.Client("auditor").CfnSecret().AddMetadata(jsii.String(escapeHatchKey), "set through CfnSecret()")
+		// A consumer in the parent stack allowed to read one client's
+		// secret (TestClientSecretGrantRead).
+		consumer := awsiam.NewRole(fixtures[prefixDomain].stack, jsii.String("SecretReader"), &awsiam.RoleProps{
+			AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		})
+		fixtures[prefixDomain].auth.Client("auditor").Secret().GrantRead(consumer, nil)
 		for _, f := range fixtures {
 			f.template = cdktest.Synth(t, f.stack)
 			f.clientTemplates = map[string]cdktest.Template{}
@@ -138,6 +146,55 @@ func TestClientEscapeHatch(t *testing.T) {
 	other := f.clientTemplates["weather-service"].Resource(cdktest.LogicalID(f.auth.Client("weather-service").Stack, f.auth.Client("weather-service").UserPoolClient()))
 	require.NotNil(t, other)
 	assert.Nil(t, other["Metadata"], "the hatch on one client reaches no other")
+}
+
+// TestClientSecretEscapeHatch: CfnSecret() is the secret in the client
+// stack's template, under the logical id it had as the default child of an
+// L2 Secret named after the client, and what is set on it reaches the
+// template.
+func TestClientSecretEscapeHatch(t *testing.T) {
+	f := loadFixtures(t)[prefixDomain]
+	c := f.auth.Client("auditor")
+	id := cdktest.LogicalID(c.Stack, c.CfnSecret())
+	assert.Equal(t, logicalid.Must("AuditorSecret", "Resource"), id)
+	r := f.clientTemplates[c.Name].Resource(id)
+	require.NotNil(t, r, "secret %s not in its stack's template", id)
+	assert.Equal(t, "AWS::SecretsManager::Secret", r["Type"])
+	assert.Equal(t, map[string]any{escapeHatchKey: "set through CfnSecret()"}, r["Metadata"])
+	assert.Same(t, c.CfnSecret(), c.CfnSecret(), "looked up once")
+	assert.Same(t, c.Secret(), c.Secret(), "created once")
+}
+
+// TestClientSecretGrantRead: Secret().GrantRead gives the grantee exactly
+// reading that client's secret (GetSecretValue and DescribeSecret, "Actions,
+// resources, and condition keys for AWS Secrets Manager", Service
+// Authorization Reference) on its ARN, passed up from the client stack.
+func TestClientSecretGrantRead(t *testing.T) {
+	f := loadFixtures(t)[prefixDomain]
+	var statements []any
+	for _, r := range f.template.Section("Resources") {
+		r := r.(map[string]any)
+		if r["Type"] != "AWS::IAM::Policy" {
+			continue
+		}
+		props := r["Properties"].(map[string]any)
+		if mustJSON(t, props["Roles"]) != `[{"Ref":"`+cdktest.LogicalID(f.stack, f.stack.Node().FindChild(jsii.String("SecretReader")).Node().DefaultChild().(awscdk.CfnElement))+`"}]` {
+			continue
+		}
+		statements = append(statements, props["PolicyDocument"].(map[string]any)["Statement"].([]any)...)
+	}
+	c := f.auth.Client("auditor")
+	require.Len(t, statements, 1, "one statement: reading the secret")
+	statement := statements[0].(map[string]any)
+	assert.Equal(t, "Allow", statement["Effect"])
+	assert.Equal(t, []any{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, statement["Action"])
+	// The ARN is the client stack's output of the secret's Ref.
+	getAtt, _ := statement["Resource"].(map[string]any)["Fn::GetAtt"].([]any)
+	require.Len(t, getAtt, 2, "Resource: %v", statement["Resource"])
+	assert.Equal(t, cdktest.LogicalID(f.stack, c.Stack.NestedStackResource()), getAtt[0])
+	output, _ := strings.CutPrefix(getAtt[1].(string), "Outputs.")
+	require.Contains(t, f.clientTemplates[c.Name].Section("Outputs"), output)
+	assert.Equal(t, map[string]any{"Ref": cdktest.LogicalID(c.Stack, c.CfnSecret())}, f.clientTemplates[c.Name].Section("Outputs")[output].(map[string]any)["Value"])
 }
 
 func clientResource(t *testing.T, f *fixture, c *m2mauth.Client) map[string]any {
@@ -289,7 +346,7 @@ func TestClientSecretOnlyReachesSecretsManager(t *testing.T) {
 		for _, c := range f.auth.Clients {
 			tmpl := f.clientTemplates[c.Name]
 			clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient())
-			logical := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			logical := cdktest.LogicalID(c.Stack, c.CfnSecret())
 			body := mustJSON(t, tmpl.Resource(logical)["Properties"].(map[string]any)["SecretString"])
 			for _, key := range []string{`\"client_id\"`, `\"client_secret\"`, `\"token_url\"`, `{"Fn::GetAtt":["` + clientID + `","ClientSecret"]}`} {
 				assert.Contains(t, body, key, c.Name)
@@ -317,7 +374,7 @@ func TestOutputsAreTheTokenURLAndOneClientList(t *testing.T) {
 		require.Len(t, out, 1, c.Name)
 		value := mustJSON(t, out["Clients"].(map[string]any)["Value"])
 		clientID := cdktest.LogicalID(c.Stack, c.UserPoolClient())
-		secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+		secretID := cdktest.LogicalID(c.Stack, c.CfnSecret())
 		for _, part := range []string{`\"name\":\"` + c.Name + `\"`, `{"Ref":"` + clientID + `"}`, `{"Ref":"` + secretID + `"}`, `\"scopes\":[`} {
 			assert.Contains(t, value, part, c.Name)
 		}
@@ -394,7 +451,7 @@ func TestEveryClientSecretHasARotationSchedule(t *testing.T) {
 		require.NotNil(t, f.auth.RotationFunction())
 		for _, c := range f.auth.Clients {
 			tmpl := f.clientTemplates[c.Name]
-			secretID := cdktest.LogicalID(c.Stack, c.Secret.Node().DefaultChild().(awscdk.CfnElement))
+			secretID := cdktest.LogicalID(c.Stack, c.CfnSecret())
 			schedules := tmpl.Resources("AWS::SecretsManager::RotationSchedule")
 			require.Len(t, schedules, 1, c.Name)
 			p := schedules[0].Properties

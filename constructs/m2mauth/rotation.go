@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
@@ -115,9 +114,10 @@ type rotator struct {
 
 // secretNamePrefix is the name every client secret of the pool starts with,
 // so that one grant on "<prefix>*" covers all of them, however many. poolID
-// is the pool's id, a token; the CDK turns the string into one Fn::Join.
-func secretNamePrefix(poolID *string) string {
-	return "scopegate-" + *poolID + "-"
+// is the pool's id, a token (the CDK turns the string into one Fn::Join) or
+// a placeholder of it (intrinsicText).
+func secretNamePrefix(poolID string) string {
+	return "scopegate-" + poolID + "-"
 }
 
 // newRotator builds the rotation function, its role (exactly the Cognito
@@ -155,7 +155,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	}))
 	secrets := *awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), stack.Partition(), jsii.String(":secretsmanager:"), stack.Region(), jsii.String(":"), stack.Account(),
-		jsii.String(":secret:"), jsii.String(secretNamePrefix(a.userPoolID)), jsii.String("*"),
+		jsii.String(":secret:"), jsii.String(secretNamePrefix(*a.userPoolID)), jsii.String("*"),
 	})
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(rotationSecretsActions...),
@@ -180,7 +180,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	})
 	if apiKeys {
 		// Any API key of the account and region by its ARN, but only those
-		// tagged with this pool: the clients' keys (newAPIKey).
+		// tagged with this pool: the clients' keys (addAPIKey).
 		keys := *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("apigateway"), Account: jsii.String(""), Resource: jsii.String("/apikeys/*"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
 		fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings(rotationAPIKeyActions...),
@@ -215,7 +215,7 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 	return &rotator{function: fn, props: props, invoke: invoke, functionArn: functionArn}
 }
 
-// schedule rotates one client's secret every Interval, at a time of its own
+// scheduleResource rotates one client's secret every Interval, at a time of its own
 // (rotationRules). A secret with an API key rotates as soon as the schedule
 // is created, so that the function fills in the key's value within seconds
 // of the deploy; on a later change of the schedule that rotation only
@@ -223,22 +223,24 @@ func (a *AuthServer) newRotator(props RotationProps, disposable, apiKeys bool) *
 // constructs/m2mauth/rotator/rotate). Other secrets wait for their first
 // window: Secrets Manager then only runs the test step. The schedule waits for the
 // function's invoke permission through its stack
-// (addClientStackDependencies).
-//
-// secretRef is the secret's Ref as an intrinsic (intrinsic.go), made a
-// token here in the one call it costs.
-func (r *rotator) schedule(stack awscdk.NestedStack, id, client string, secretRef map[string]any, apiKey bool) {
+// (addClientStackDependencies). secretID and functionArn are intrinsics of
+// the client stack's template (clientStackTemplate).
+func (r *rotator) scheduleResource(client string, secretID, functionArn any, apiKey bool) map[string]any {
 	expr, window := rotationRules(r.props.Interval, client)
-	rules := &awssecretsmanager.CfnRotationSchedule_RotationRulesProperty{ScheduleExpression: jsii.String(expr)}
+	rules := map[string]any{"ScheduleExpression": expr}
 	if window != "" {
-		rules.Duration = jsii.String(window)
+		rules["Duration"] = window
 	}
-	awssecretsmanager.NewCfnRotationSchedule(stack, jsii.String(id+"Rotation"), &awssecretsmanager.CfnRotationScheduleProps{
-		SecretId:                  awscdk.Token_AsString(secretRef, nil),
-		RotationLambdaArn:         r.functionArn,
-		RotationRules:             rules,
-		RotateImmediatelyOnUpdate: jsii.Bool(apiKey),
-	})
+	// CloudFormation User Guide, "AWS::SecretsManager::RotationSchedule".
+	return map[string]any{
+		"Type": "AWS::SecretsManager::RotationSchedule",
+		"Properties": map[string]any{
+			"SecretId":                  secretID,
+			"RotationLambdaARN":         functionArn,
+			"RotationRules":             rules,
+			"RotateImmediatelyOnUpdate": apiKey,
+		},
+	}
 }
 
 // rotationWindow is how long each rotation's window lasts. Secrets Manager

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/jsii-runtime-go"
 
@@ -230,34 +230,40 @@ func (a *AuthServer) TierPlans() []TierPlan {
 	return append([]TierPlan(nil), a.tiers...)
 }
 
-// usagePlanID is the id of the tier's usage plan (validation made sure the
-// tier is declared).
-func (a *AuthServer) usagePlanID(tier string) *string {
-	for _, t := range a.tiers {
+// usagePlan is the id of the tier's usage plan and the tier's index
+// (validation made sure the tier is declared).
+func (a *AuthServer) usagePlan(tier string) (id *string, index int) {
+	for i, t := range a.tiers {
 		if t.Tier.Name == tier {
-			return t.usagePlanID
+			return t.usagePlanID, i
 		}
 	}
 	panic(fmt.Errorf("m2mauth: tier %q is not declared", tier))
 }
 
-// newAPIKey gives a client its API key, attached to its tier's usage plan,
-// in the client's stack, and returns the key. API
-// Gateway generates the value; the rotation function copies it into the
-// client's secret (only the key's id is in the template). The tag lets the
-// rotation function read this pool's keys and no other.
-func (a *AuthServer) newAPIKey(stack awscdk.NestedStack, id string, client ClientProps, ids clientLogicalIDs, tier string, poolID *string) awsapigateway.CfnApiKey {
-	name := cfnJoin("-", []any{"scopegate-" + client.Name, cfnRef(ids.client)})
-	key := awsapigateway.NewCfnApiKey(stack, jsii.String(id+"ApiKey"), &awsapigateway.CfnApiKeyProps{
-		Enabled:     jsii.Bool(!client.Suspended),
-		Name:        awscdk.Token_AsString(name, nil),
-		Description: jsii.String(fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier)),
-		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String(apiKeyTagPool), Value: poolID}},
+// addAPIKey gives a client its API key, attached to its tier's usage plan,
+// in the client's stack (CloudFormation User Guide, "AWS::ApiGateway::ApiKey"
+// and "AWS::ApiGateway::UsagePlanKey"). API Gateway generates the value; the
+// rotation function copies it into the client's secret (only the key's id is
+// in the template). The tag lets the rotation function read this pool's keys
+// and no other. A suspended client's key is disabled.
+func (a *AuthServer) addAPIKey(template *clientStackTemplate, client ClientProps, ids clientLogicalIDs, tier string, poolID any) {
+	template.add(ids.apiKey, map[string]any{
+		"Type": "AWS::ApiGateway::ApiKey",
+		"Properties": map[string]any{
+			"Enabled":     !client.Suspended,
+			"Name":        cfnJoin("-", []any{"scopegate-" + client.Name, cfnRef(ids.client)}),
+			"Description": fmt.Sprintf("scopegate: API key of machine client %q (tier %q); its value is in the client's secret", client.Name, tier),
+			"Tags":        []any{map[string]any{"Key": apiKeyTagPool, "Value": poolID}},
+		},
 	})
-	awsapigateway.NewCfnUsagePlanKey(stack, jsii.String(id+"UsagePlanKey"), &awsapigateway.CfnUsagePlanKeyProps{
-		KeyId:       awscdk.Token_AsString(cfnRef(ids.apiKey), nil),
-		KeyType:     jsii.String("API_KEY"),
-		UsagePlanId: a.usagePlanID(tier),
+	plan, index := a.usagePlan(tier)
+	template.add(ids.usagePlanKey, map[string]any{
+		"Type": "AWS::ApiGateway::UsagePlanKey",
+		"Properties": map[string]any{
+			"KeyId":       cfnRef(ids.apiKey),
+			"KeyType":     "API_KEY",
+			"UsagePlanId": template.parameter(usagePlanParameter+strconv.Itoa(index), plan),
+		},
 	})
-	return key
 }

@@ -145,7 +145,7 @@ func (a *ScopedAPI) suspend(fn awslambda.Function, auth Authority, routes []Rout
 	var keyless []*m2mauth.Client
 	var ids []*string
 	for _, c := range server.Suspended() {
-		if c.APIKey == nil {
+		if c.APIKey() == nil {
 			keyless = append(keyless, c)
 			ids = append(ids, c.ClientID())
 		}

@@ -12,6 +12,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// MetadataKey is the resource metadata key cdk-nag reads suppressions from.
+const MetadataKey = "cdk_nag"
+
 // Rule is one suppressed cdk-nag rule with the reason it does not apply.
 // AppliesTo narrows it to some findings of the rule, as cdk-nag's appliesTo;
 // AppliesToPattern to findings matching a regular expression ("/.../"), for
@@ -57,8 +60,14 @@ func Suppress(c constructs.IConstruct, children bool, rules ...Rule) {
 		if !ok {
 			continue
 		}
-		resource.AddMetadata(jsii.String("cdk_nag"), merge(resource.GetMetadata(jsii.String("cdk_nag")), rules))
+		resource.AddMetadata(jsii.String(MetadataKey), merge(resource.GetMetadata(jsii.String(MetadataKey)), rules))
 	}
+}
+
+// Metadata is the value of MetadataKey that suppresses rules, for a resource
+// written as a template rather than created as a construct.
+func Metadata(rules ...Rule) map[string]any {
+	return merge(nil, rules)
 }
 
 // merge adds rules to existing cdk_nag metadata, once each.
