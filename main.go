@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	err := synth(awscdk.NewApp(nil))
+	err := synth(cdkapp.NewApp(nil))
 	jsii.Close()
 	if err != nil {
 		// One message, never a goroutine dump: `cdk synth` prints it and

@@ -69,3 +69,23 @@ func TestMistakesEndInMessagesNotPanics(t *testing.T) {
 	}, Options{}, &stderr))
 	assert.Empty(t, stderr.String())
 }
+
+// NewApp's app records no creation stack trace (aws-cdk-lib writes each as
+// an "aws:cdk:creationStack" entry of the stack's metadata); a plain app
+// does, and a context value given to NewApp wins over its default.
+func TestNewAppRecordsNoCreationStackTraces(t *testing.T) {
+	traces := func(app awscdk.App) int {
+		stack := awscdk.NewStack(app, jsii.String("Traced"), nil)
+		handle := awscdk.NewCfnWaitConditionHandle(stack, jsii.String("Nothing"), nil)
+		n := 0
+		for _, entry := range *handle.Node().Metadata() {
+			if *entry.Type == "aws:cdk:creationStack" {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Zero(t, traces(NewApp(nil)), "NewApp")
+	assert.Equal(t, 1, traces(awscdk.NewApp(nil)), "awscdk.NewApp records one per element: the test would pass for nothing without it")
+	assert.Equal(t, 1, traces(NewApp(&awscdk.AppProps{Context: &map[string]any{DisableCreationStackTraces: false}})), "the caller's context wins")
+}

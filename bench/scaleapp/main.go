@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scopegate/scopegate/budget"
+	"github.com/scopegate/scopegate/cdkapp"
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
@@ -41,6 +43,14 @@ func main() {
 }
 
 func run() (err error) {
+	if path := os.Getenv("SCALEAPP_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	defer jsii.Close()
 	// The constructs panic on bad props, and jsii turns errors on the Node.js
 	// side (such as too many resources in a stack) into panics too.
@@ -49,7 +59,7 @@ func run() (err error) {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	app := awscdk.NewApp(nil)
+	app := cdkapp.NewApp(nil)
 	clients, err := contextInt(app, "scale:clients", 1)
 	if err != nil {
 		return err
