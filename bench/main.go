@@ -7,6 +7,7 @@
 //	go run ./bench -only function [-function-limit 10m]           (make bench-function)
 //	go run ./bench -only jsii [-scale-max 100]                     (make bench-jsii)
 //	go run ./bench -only local [-local-limit 10m]                 (make bench-local)
+//	go run ./bench -only mirror [-mirror-runs 3] [-scale-max 10]  (make bench-mirror)
 package main
 
 import (
@@ -30,7 +31,7 @@ var (
 	runs     = flag.Int("runs", 5, "timed runs per synth figure (after one warm-up)")
 	previous = flag.String("previous", "", "a previous handler benchmark output to compare with benchstat")
 	outDir   = flag.String("out", "bench/out", "where raw outputs go")
-	only     = flag.String("only", "", `run one section only: "scale", "jsii" (the scale section's jsii call counts), "function" or "local" (default: every section)`)
+	only     = flag.String("only", "", `run one section only: "scale", "jsii" (the scale section's jsii call counts), "function", "local" or "mirror" (the Go scale app against its JavaScript mirror; default: every section but mirror)`)
 )
 
 type row struct{ what, value, how string }
@@ -59,8 +60,10 @@ func main() {
 		rows, results = jsiiCallRows(buildScaleApp()), "results-jsii.md"
 	case "local":
 		rows, results = localRows(), "results-local.md"
+	case "mirror":
+		rows, results = mirrorRows(), "results-mirror.md"
 	default:
-		fail(fmt.Sprintf("-only %q: the sections that run alone are scale, jsii, function and local", *only))
+		fail(fmt.Sprintf("-only %q: the sections that run alone are scale, jsii, function, local and mirror", *only))
 	}
 
 	var table bytes.Buffer

@@ -1,0 +1,386 @@
+package main
+
+// The mirror section (go run ./bench -only mirror, make bench-mirror): what
+// synthesizing the same templates costs a Go user against a JavaScript user
+// (issue 20: at most 1.25 times as much at 1,000 clients and 300 routes).
+// bench/jsmirror/app.js is bench/scaleapp written as a plain JavaScript CDK
+// app: the same L2 constructs where scopegate's Go constructs use L2s, plain
+// L1s where they write L1s or include a template of their own, the same
+// construct ids. Both apps are synthesized by the same CLI into their own
+// assembly, their templates compared, then timed alternately.
+//
+// Keeping the mirror in step: the JavaScript app is a copy of what the Go
+// constructs build, so a change to a construct that changes a template
+// (a property, a logical id, a new resource) makes this section report the
+// template and the first JSON path that differs, and the timing "not
+// comparable"; app.js is then changed to build the same again. A change
+// that leaves the templates alone (how the Go code makes them, such as
+// moving resources into a CfnInclude) needs nothing.
+//
+// Neither app bundles its functions while timed: the Go app's warm-up
+// bundles them into its assembly (golambda's source hash names them), and
+// the JavaScript app reuses those bundles under the same hashes
+// (-c mirror:goAssembly=<the Go app's assembly>).
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var mirrorRuns = flag.Int("mirror-runs", 3, "timed runs of each app per mirror size, alternated Go, JavaScript, ... after one warm-up each (0: compare the templates only)")
+
+// mirrorSizes are the sizes the mirror compares: the smallest, the clients
+// alone, and the target's 1,000 clients with 300 routes. -scale-max leaves
+// out the larger ones.
+var mirrorSizes = []scaleConfig{{1, 10}, {1000, 10}, {1000, 300}}
+
+// mirrorDir is the JavaScript app's directory, with its own package.json
+// and package-lock.json (aws-cdk-lib and constructs at the versions the Go
+// bindings in go.mod wrap).
+const mirrorDir = "bench/jsmirror"
+
+func mirrorRows() []row {
+	app := buildScaleApp()
+	installMirror()
+	var rows []row
+	for _, c := range mirrorSizes {
+		if *scaleMax > 0 && (c.clients > *scaleMax || c.routes > *scaleMax) {
+			continue
+		}
+		rows = append(rows, mirrorSize(app, c)...)
+	}
+	return rows
+}
+
+// installMirror runs npm ci in bench/jsmirror when its node_modules is
+// missing or older than package.json or package-lock.json (npm ci writes
+// node_modules/.package-lock.json last, as make synth's rule for the root's
+// tools relies on).
+func installMirror() {
+	installed, err := os.Stat(filepath.Join(mirrorDir, "node_modules", ".package-lock.json"))
+	stale := err != nil
+	for _, f := range []string{"package.json", "package-lock.json"} {
+		info, err := os.Stat(filepath.Join(mirrorDir, f))
+		must(err)
+		stale = stale || info.ModTime().After(installed.ModTime())
+	}
+	if !stale {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "bench: npm ci in", mirrorDir)
+	c := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	c.Dir = mirrorDir
+	if out, err := c.CombinedOutput(); err != nil {
+		fail(fmt.Sprintf("npm ci in %s: %v\n%s", mirrorDir, err, out))
+	}
+}
+
+// mirrorSize synthesizes both apps at one size, compares their templates
+// and, unless -mirror-runs is 0, times them.
+func mirrorSize(app string, c scaleConfig) []row {
+	what := fmt.Sprintf("mirror: %d clients, %d routes", c.clients, c.routes)
+	goDir := filepath.Join(*outDir, fmt.Sprintf("cdk.out-mirror-go-%d-%d", c.clients, c.routes))
+	jsDir := filepath.Join(*outDir, fmt.Sprintf("cdk.out-mirror-js-%d-%d", c.clients, c.routes))
+	size := []string{"-c", fmt.Sprintf("scale:clients=%d", c.clients), "-c", fmt.Sprintf("scale:routes=%d", c.routes)}
+	goCmd := append(append([]string{cdkCLI, "synth", "--quiet", "--app", app}, size...), "-o", goDir)
+	jsCmd := append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/app.js"}, size...),
+		"-c", "mirror:goAssembly="+goDir, "-o", jsDir)
+	how := func(cmd []string) string {
+		quoted := make([]string, len(cmd))
+		for i, a := range cmd {
+			quoted[i] = a
+			if strings.Contains(a, " ") {
+				quoted[i] = strconv.Quote(a)
+			}
+		}
+		return strings.Join(quoted, " ")
+	}
+
+	// A synth that failed must not leave an earlier run's templates to be
+	// compared; the bundles (asset.* directories) stay, so that only the
+	// first run ever bundles.
+	for _, dir := range []string{goDir, jsDir} {
+		old, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		must(err)
+		for _, f := range old {
+			must(os.Remove(f))
+		}
+	}
+	// The warm-ups: the Go app bundles its functions if its assembly has
+	// none yet, the JavaScript app copies them; their templates are the
+	// ones compared.
+	for _, cmd := range [][]string{goCmd, jsCmd} {
+		if _, err := tryTimeIt(cmd, nil); err != nil {
+			return []row{{what, "failed: " + firstErrorLine(err), how(cmd)}}
+		}
+	}
+	diffs, compared, err := compareAssemblies(goDir, jsDir)
+	if err != nil {
+		return []row{{what, "failed: " + err.Error(), "compare " + goDir + " with " + jsDir}}
+	}
+	ignored := "ignoring Metadata aws:cdk:path, the CDKMetadata resource and its condition, and nested stacks' TemplateURL"
+	var rows []row
+	if len(diffs) == 0 {
+		rows = append(rows, row{what + ": templates", fmt.Sprintf("the %d templates are identical (%s)", compared, ignored),
+			fmt.Sprintf("%s; %s; compare %s/*.template.json with %s", how(goCmd), how(jsCmd), goDir, jsDir)})
+	} else {
+		rows = append(rows, row{what + ": templates", fmt.Sprintf("not comparable: %d of %d templates differ (%s)", len(diffs), compared, ignored),
+			fmt.Sprintf("%s; %s", how(goCmd), how(jsCmd))})
+		for _, d := range diffs {
+			rows = append(rows, row{what + ": " + d.template + " differs", d.String(), "compare " + goDir + " with " + jsDir})
+		}
+	}
+	if *mirrorRuns == 0 {
+		return rows
+	}
+
+	// Alternated, so that a change in the machine's load falls on both.
+	before := uptime()
+	var goTimes, jsTimes []float64
+	for range *mirrorRuns {
+		for _, run := range []struct {
+			cmd   []string
+			times *[]float64
+		}{{goCmd, &goTimes}, {jsCmd, &jsTimes}} {
+			secs, err := tryTimeIt(run.cmd, nil)
+			if err != nil {
+				return append(rows, row{what + ": synth time", "failed: " + firstErrorLine(err), how(run.cmd)})
+			}
+			*run.times = append(*run.times, secs)
+		}
+	}
+	after := uptime()
+	goMedian, jsMedian := median(goTimes), median(jsTimes)
+	ratio := fmt.Sprintf("Go/JS %.2f", goMedian/jsMedian)
+	if len(diffs) > 0 {
+		ratio = "Go/JS not comparable (the templates differ)"
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s: Go %.2f s, JS %.2f s\n", what, goMedian, jsMedian)
+	rows = append(rows, row{what + ": synth time, validation on",
+		fmt.Sprintf("Go %.2f s (min %.2f, max %.2f); JS %.2f s (min %.2f, max %.2f); %s; load before: %s; after: %s",
+			goMedian, slices.Min(goTimes), slices.Max(goTimes), jsMedian, slices.Min(jsTimes), slices.Max(jsTimes), ratio, before, after),
+		fmt.Sprintf("/usr/bin/time -f %%e, median of %d each, alternated Go, JS after a warm-up each: %s; %s", *mirrorRuns, how(goCmd), how(jsCmd))})
+	return rows
+}
+
+// uptime is the machine's load averages as uptime prints them.
+func uptime() string {
+	out, err := exec.Command("uptime").Output()
+	if err != nil {
+		return "(uptime: " + err.Error() + ")"
+	}
+	s := strings.TrimSpace(string(out))
+	if i := strings.Index(s, "load average"); i >= 0 {
+		return s[i:]
+	}
+	return s
+}
+
+// templateDiff is the first difference between the Go app's and the
+// JavaScript app's version of one template.
+type templateDiff struct {
+	template string
+	path     string // JSON path of the first difference, "" when a side has no such template
+	goValue  any
+	jsValue  any
+	missing  string // "Go" or "JS" when that side has no such template
+}
+
+func (d templateDiff) String() string {
+	if d.missing != "" {
+		return "only the other app wrote it (the " + d.missing + " app did not)"
+	}
+	return fmt.Sprintf("first difference at %s: Go %s, JS %s", strings.TrimPrefix(d.path, "."), shortJSON(d.goValue), shortJSON(d.jsValue))
+}
+
+// absent marks a key one side does not have.
+type absent struct{}
+
+func shortJSON(v any) string {
+	if _, ok := v.(absent); ok {
+		return "(absent)"
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(data) > 200 {
+		return string(data[:200]) + "..."
+	}
+	return string(data)
+}
+
+// compareAssemblies compares every template (*.template.json, the parent's
+// and the nested stacks') of two cloud assemblies.
+func compareAssemblies(goDir, jsDir string) (diffs []templateDiff, compared int, err error) {
+	names := map[string][2]bool{}
+	for i, dir := range []string{goDir, jsDir} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, f := range files {
+			seen := names[filepath.Base(f)]
+			seen[i] = true
+			names[filepath.Base(f)] = seen
+		}
+	}
+	if len(names) == 0 {
+		return nil, 0, errors.New("no *.template.json in " + goDir + " or " + jsDir)
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		compared++
+		switch seen := names[name]; {
+		case !seen[1]:
+			diffs = append(diffs, templateDiff{template: name, missing: "JS"})
+			continue
+		case !seen[0]:
+			diffs = append(diffs, templateDiff{template: name, missing: "Go"})
+			continue
+		}
+		goData, err := os.ReadFile(filepath.Join(goDir, name))
+		if err != nil {
+			return nil, 0, err
+		}
+		jsData, err := os.ReadFile(filepath.Join(jsDir, name))
+		if err != nil {
+			return nil, 0, err
+		}
+		path, goValue, jsValue, same, err := compareTemplates(goData, jsData)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
+		}
+		if !same {
+			diffs = append(diffs, templateDiff{template: name, path: path, goValue: goValue, jsValue: jsValue})
+		}
+	}
+	return diffs, compared, nil
+}
+
+// compareTemplates reports whether two CloudFormation templates are the same
+// but for what differs between two apps that build the same resources: each
+// resource's Metadata "aws:cdk:path" (the construct path: the apps' constructs
+// differ where one includes a template the other builds with L1s), the
+// CDKMetadata resource and its condition (the construct types used), and a
+// nested stack's TemplateURL (its template's hash, which the metadata
+// changes). Objects compare by their keys, whatever their order (a template's
+// meaning does not depend on it, and Go's maps have none); arrays in order.
+// When they differ, path is the first differing JSON path, in sorted key
+// order, with both values there.
+func compareTemplates(goData, jsData []byte) (path string, goValue, jsValue any, same bool, err error) {
+	var a, b any
+	if err := json.Unmarshal(goData, &a); err != nil {
+		return "", nil, nil, false, fmt.Errorf("the Go app's template: %w", err)
+	}
+	if err := json.Unmarshal(jsData, &b); err != nil {
+		return "", nil, nil, false, fmt.Errorf("the JavaScript app's template: %w", err)
+	}
+	stripIgnored(a)
+	stripIgnored(b)
+	path, goValue, jsValue, same = firstDifference("", a, b)
+	return path, goValue, jsValue, same, nil
+}
+
+// stripIgnored removes, in place, what compareTemplates ignores.
+func stripIgnored(template any) {
+	t, ok := template.(map[string]any)
+	if !ok {
+		return
+	}
+	if resources, ok := t["Resources"].(map[string]any); ok {
+		delete(resources, "CDKMetadata")
+		for _, r := range resources {
+			r, ok := r.(map[string]any)
+			if !ok {
+				continue
+			}
+			if m, ok := r["Metadata"].(map[string]any); ok {
+				delete(m, "aws:cdk:path")
+				// As the CDK writes a resource without path metadata.
+				if len(m) == 0 {
+					delete(r, "Metadata")
+				}
+			}
+			if r["Type"] == "AWS::CloudFormation::Stack" {
+				if p, ok := r["Properties"].(map[string]any); ok {
+					delete(p, "TemplateURL")
+				}
+			}
+		}
+	}
+	if conditions, ok := t["Conditions"].(map[string]any); ok {
+		delete(conditions, "CDKMetadataAvailable")
+		if len(conditions) == 0 {
+			delete(t, "Conditions")
+		}
+	}
+}
+
+// firstDifference walks a and b (values of encoding/json) together.
+func firstDifference(path string, a, b any) (string, any, any, bool) {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(a)+len(b))
+		for k := range a {
+			keys = append(keys, k)
+		}
+		for k := range b {
+			if _, ok := a[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			av, inA := a[k]
+			bv, inB := b[k]
+			p := path + "." + k
+			switch {
+			case !inA:
+				return p, absent{}, bv, false
+			case !inB:
+				return p, av, absent{}, false
+			}
+			if p, x, y, same := firstDifference(p, av, bv); !same {
+				return p, x, y, false
+			}
+		}
+		return "", nil, nil, true
+	case []any:
+		b, ok := b.([]any)
+		if !ok {
+			break
+		}
+		for i := range min(len(a), len(b)) {
+			if p, x, y, same := firstDifference(path+"["+strconv.Itoa(i)+"]", a[i], b[i]); !same {
+				return p, x, y, false
+			}
+		}
+		if len(a) != len(b) {
+			return path + ".length", len(a), len(b), false
+		}
+		return "", nil, nil, true
+	}
+	if reflect.DeepEqual(a, b) {
+		return "", nil, nil, true
+	}
+	return path, a, b, false
+}
