@@ -108,10 +108,9 @@ function suppress(c, children, ...rules) {
     };
     for (const r of l1.getMetadata('cdk_nag')?.rules_to_suppress ?? []) add(r);
     for (const r of rules) {
-      const m = { id: r.id, reason: r.reason };
+      // Keys in the order nagmeta writes them (Go's encoding/json: sorted).
       const applies = [...(r.appliesTo ?? []), ...(r.appliesToPattern ?? []).map((p) => ({ regex: p }))];
-      if (applies.length > 0) m.applies_to = applies;
-      add(m);
+      add(applies.length > 0 ? { applies_to: applies, id: r.id, reason: r.reason } : { id: r.id, reason: r.reason });
     }
     l1.addMetadata('cdk_nag', { rules_to_suppress: list });
   }
@@ -200,7 +199,8 @@ function goFunction(scope, id, props) {
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     role,
-    environment: props.environment,
+    // In key order, as the Go bindings hand golambda's map over.
+    environment: Object.fromEntries(Object.entries(props.environment).sort(([a], [b]) => (a < b ? -1 : 1))),
   });
   // Where bin/local finds the function's source (contract.FunctionSourceMetadata).
   fn.node.defaultChild.node.addMetadata('scopegate:function', { entry: props.entry, moduleDir: props.moduleDir });
