@@ -33,10 +33,12 @@ package main
 // in Go; those are part of what a Go user of scopegate pays.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,14 +143,18 @@ func mirrorPair(what, goDir, jsDir string, goCmd, jsCmd []string) []row {
 			return []row{{what, "failed: " + firstErrorLine(err), how(cmd)}}
 		}
 	}
-	diffs, compared, err := compareAssemblies(goDir, jsDir)
+	diffs, reordered, compared, err := compareAssemblies(goDir, jsDir)
 	if err != nil {
 		return []row{{what, "failed: " + err.Error(), "compare " + goDir + " with " + jsDir}}
 	}
 	ignored := "ignoring Metadata aws:cdk:path, the CDKMetadata resource and its condition, and nested stacks' TemplateURL"
 	var rows []row
 	if len(diffs) == 0 {
-		rows = append(rows, row{what + ": templates", fmt.Sprintf("the %d templates are identical (%s)", compared, ignored),
+		order := "the same bytes, key order included"
+		if len(reordered) > 0 {
+			order = fmt.Sprintf("the same bytes but for the order of keys in %d of them: %s", len(reordered), strings.Join(reordered, ", "))
+		}
+		rows = append(rows, row{what + ": templates", fmt.Sprintf("the %d templates are identical (%s): %s", compared, ignored, order),
 			fmt.Sprintf("%s; %s; compare %s/*.template.json with %s", how(goCmd), how(jsCmd), goDir, jsDir)})
 	} else {
 		rows = append(rows, row{what + ": templates", fmt.Sprintf("not comparable: %d of %d templates differ (%s)", len(diffs), compared, ignored),
@@ -207,7 +213,7 @@ func uptime() string {
 // JavaScript app's version of one template.
 type templateDiff struct {
 	template string
-	path     string // JSON path of the first difference, "" when a side has no such template
+	path     string // JSON path of the first difference
 	goValue  any
 	jsValue  any
 	missing  string // "Go" or "JS" when that side has no such template
@@ -238,13 +244,14 @@ func shortJSON(v any) string {
 }
 
 // compareAssemblies compares every template (*.template.json, the parent's
-// and the nested stacks') of two cloud assemblies.
-func compareAssemblies(goDir, jsDir string) (diffs []templateDiff, compared int, err error) {
+// and the nested stacks') of two cloud assemblies; reordered names the
+// templates that are the same but for the order of their keys.
+func compareAssemblies(goDir, jsDir string) (diffs []templateDiff, reordered []string, compared int, err error) {
 	names := map[string][2]bool{}
 	for i, dir := range []string{goDir, jsDir} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		for _, f := range files {
 			seen := names[filepath.Base(f)]
@@ -253,7 +260,7 @@ func compareAssemblies(goDir, jsDir string) (diffs []templateDiff, compared int,
 		}
 	}
 	if len(names) == 0 {
-		return nil, 0, errors.New("no *.template.json in " + goDir + " or " + jsDir)
+		return nil, nil, 0, errors.New("no *.template.json in " + goDir + " or " + jsDir)
 	}
 	sorted := make([]string, 0, len(names))
 	for n := range names {
@@ -272,103 +279,220 @@ func compareAssemblies(goDir, jsDir string) (diffs []templateDiff, compared int,
 		}
 		goData, err := os.ReadFile(filepath.Join(goDir, name))
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		jsData, err := os.ReadFile(filepath.Join(jsDir, name))
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
-		path, goValue, jsValue, same, err := compareTemplates(goData, jsData)
+		c, err := compareTemplates(goData, jsData)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
-		if !same {
-			diffs = append(diffs, templateDiff{template: name, path: path, goValue: goValue, jsValue: jsValue})
+		switch {
+		case !c.same:
+			diffs = append(diffs, templateDiff{template: name, path: c.path, goValue: c.goValue, jsValue: c.jsValue})
+		case !c.sameOrder:
+			reordered = append(reordered, name)
 		}
 	}
-	return diffs, compared, nil
+	return diffs, reordered, compared, nil
 }
 
-// compareTemplates reports whether two CloudFormation templates are the same
-// but for what differs between two apps that build the same resources: each
-// resource's Metadata "aws:cdk:path" (the construct path: the apps' constructs
-// differ where one includes a template the other builds with L1s), the
-// CDKMetadata resource and its condition (the construct types used), and a
-// nested stack's TemplateURL (its template's hash, which the metadata
-// changes). Objects compare by their keys, whatever their order (a template's
-// meaning does not depend on it, and Go's maps have none); arrays in order.
-// When they differ, path is the first differing JSON path, in sorted key
-// order, with both values there.
-func compareTemplates(goData, jsData []byte) (path string, goValue, jsValue any, same bool, err error) {
-	var a, b any
-	if err := json.Unmarshal(goData, &a); err != nil {
-		return "", nil, nil, false, fmt.Errorf("the Go app's template: %w", err)
+// templateComparison is what compareTemplates found.
+type templateComparison struct {
+	// same: the templates are the same, whatever the order of their keys.
+	same bool
+	// sameOrder: the same, and their keys in the same order, so that the
+	// CDK writes the same bytes (but for what is ignored).
+	sameOrder bool
+	// path is the first differing JSON path, in sorted key order, with
+	// both values there, when they are not the same.
+	path             string
+	goValue, jsValue any
+}
+
+// compareTemplates compares two CloudFormation templates but for what
+// differs between two apps that build the same resources: each resource's
+// Metadata "aws:cdk:path" (the construct path: the apps' constructs differ
+// where one includes a template the other builds with L1s), the CDKMetadata
+// resource and its condition (the construct types used), and a nested
+// stack's TemplateURL (its template's hash, which the metadata changes).
+// Objects are the same when they hold the same keys and values in any
+// order (a template's meaning does not depend on it), arrays in order.
+func compareTemplates(goData, jsData []byte) (templateComparison, error) {
+	var c templateComparison
+	a, err := decodeOrdered(goData)
+	if err != nil {
+		return c, fmt.Errorf("the Go app's template: %w", err)
 	}
-	if err := json.Unmarshal(jsData, &b); err != nil {
-		return "", nil, nil, false, fmt.Errorf("the JavaScript app's template: %w", err)
+	b, err := decodeOrdered(jsData)
+	if err != nil {
+		return c, fmt.Errorf("the JavaScript app's template: %w", err)
 	}
 	stripIgnored(a)
 	stripIgnored(b)
-	path, goValue, jsValue, same = firstDifference("", a, b)
-	return path, goValue, jsValue, same, nil
+	c.path, c.goValue, c.jsValue, c.same = firstDifference("", a, b)
+	if c.same {
+		goText, err := json.Marshal(a)
+		if err != nil {
+			return c, err
+		}
+		jsText, err := json.Marshal(b)
+		if err != nil {
+			return c, err
+		}
+		c.sameOrder = bytes.Equal(goText, jsText)
+	}
+	return c, nil
+}
+
+// object is a JSON object with its keys in the order of its text.
+type object struct {
+	keys   []string
+	values map[string]any
+}
+
+func (o *object) delete(key string) {
+	if _, ok := o.values[key]; ok {
+		delete(o.values, key)
+		o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == key })
+	}
+}
+
+// MarshalJSON writes the object compactly, its keys in their order.
+func (o *object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		value, err := json.Marshal(o.values[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(value)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// decodeOrdered reads JSON into *object, []any, string, json.Number, bool
+// and nil values.
+func decodeOrdered(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := decodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value")
+	}
+	return v, nil
+}
+
+func decodeValue(dec *json.Decoder) (any, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case json.Delim('{'):
+		o := &object{values: map[string]any{}}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key := k.(string) // the decoder only gives string keys
+			v, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := o.values[key]; !dup {
+				o.keys = append(o.keys, key)
+			}
+			o.values[key] = v
+		}
+		_, err := dec.Token() // '}'
+		return o, err
+	case json.Delim('['):
+		list := []any{}
+		for dec.More() {
+			v, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		_, err := dec.Token() // ']'
+		return list, err
+	}
+	return t, nil
 }
 
 // stripIgnored removes, in place, what compareTemplates ignores.
 func stripIgnored(template any) {
-	t, ok := template.(map[string]any)
+	t, ok := template.(*object)
 	if !ok {
 		return
 	}
-	if resources, ok := t["Resources"].(map[string]any); ok {
-		delete(resources, "CDKMetadata")
-		for _, r := range resources {
-			r, ok := r.(map[string]any)
+	if resources, ok := t.values["Resources"].(*object); ok {
+		resources.delete("CDKMetadata")
+		for _, id := range resources.keys {
+			r, ok := resources.values[id].(*object)
 			if !ok {
 				continue
 			}
-			if m, ok := r["Metadata"].(map[string]any); ok {
-				delete(m, "aws:cdk:path")
+			if m, ok := r.values["Metadata"].(*object); ok {
+				m.delete("aws:cdk:path")
 				// As the CDK writes a resource without path metadata.
-				if len(m) == 0 {
-					delete(r, "Metadata")
+				if len(m.keys) == 0 {
+					r.delete("Metadata")
 				}
 			}
-			if r["Type"] == "AWS::CloudFormation::Stack" {
-				if p, ok := r["Properties"].(map[string]any); ok {
-					delete(p, "TemplateURL")
+			if r.values["Type"] == "AWS::CloudFormation::Stack" {
+				if p, ok := r.values["Properties"].(*object); ok {
+					p.delete("TemplateURL")
 				}
 			}
 		}
 	}
-	if conditions, ok := t["Conditions"].(map[string]any); ok {
-		delete(conditions, "CDKMetadataAvailable")
-		if len(conditions) == 0 {
-			delete(t, "Conditions")
+	if conditions, ok := t.values["Conditions"].(*object); ok {
+		conditions.delete("CDKMetadataAvailable")
+		if len(conditions.keys) == 0 {
+			t.delete("Conditions")
 		}
 	}
 }
 
-// firstDifference walks a and b (values of encoding/json) together.
+// firstDifference walks a and b (values of decodeOrdered) together, objects
+// in sorted key order.
 func firstDifference(path string, a, b any) (string, any, any, bool) {
 	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
+	case *object:
+		b, ok := b.(*object)
 		if !ok {
 			break
 		}
-		keys := make([]string, 0, len(a)+len(b))
-		for k := range a {
-			keys = append(keys, k)
-		}
-		for k := range b {
-			if _, ok := a[k]; !ok {
+		keys := slices.Clone(a.keys)
+		for _, k := range b.keys {
+			if _, ok := a.values[k]; !ok {
 				keys = append(keys, k)
 			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			av, inA := a[k]
-			bv, inB := b[k]
+			av, inA := a.values[k]
+			bv, inB := b.values[k]
 			p := path + "." + k
 			switch {
 			case !inA:
@@ -395,6 +519,17 @@ func firstDifference(path string, a, b any) (string, any, any, bool) {
 			return path + ".length", len(a), len(b), false
 		}
 		return "", nil, nil, true
+	case json.Number:
+		// The same number written alike by both (the CDK writes both
+		// templates), or differently: 60 and 60.0.
+		if b, ok := b.(json.Number); ok {
+			x, errA := a.Float64()
+			y, errB := b.Float64()
+			if a == b || errA == nil && errB == nil && x == y {
+				return "", nil, nil, true
+			}
+		}
+		return path, a, b, false
 	}
 	if reflect.DeepEqual(a, b) {
 		return "", nil, nil, true

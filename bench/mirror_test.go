@@ -69,46 +69,49 @@ const mirrorTemplateIgnoredOnly = `{
 
 func TestCompareTemplates(t *testing.T) {
 	for _, tc := range []struct {
-		name, js string
-		same     bool
-		path     string
-		goV, jsV any
+		name, js        string
+		same, sameOrder bool
+		path, goV, jsV  string // the values as shortJSON writes them
 	}{
-		{name: "equal", js: mirrorTemplate, same: true},
+		{name: "equal", js: mirrorTemplate, same: true, sameOrder: true},
 		{name: "ignored only", js: mirrorTemplateIgnoredOnly, same: true},
+		{name: "ignored only, keys in the same order", js: strings.Replace(mirrorTemplate, `"aws:cdk:path": "Scale/Auth/Clients15/Partner0001Secret/Resource"`, `"aws:cdk:path": "elsewhere"`, 1),
+			same: true, sameOrder: true},
+		{name: "a number written otherwise", js: replace(mirrorTemplate, `"AccessTokenValidity": 60`, `"AccessTokenValidity": 60.0`), same: true},
 		{name: "a property", js: replace(mirrorTemplate, `"AccessTokenValidity": 60`, `"AccessTokenValidity": 61`),
-			path: ".Resources.Partner0001Client9E494EFC.Properties.AccessTokenValidity", goV: 60.0, jsV: 61.0},
+			path: ".Resources.Partner0001Client9E494EFC.Properties.AccessTokenValidity", goV: "60", jsV: "61"},
 		{name: "array order", js: replace(mirrorTemplate, `["scale-api/s01", "scale-api/s02"]`, `["scale-api/s02", "scale-api/s01"]`),
-			path: ".Resources.Partner0001Client9E494EFC.Properties.AllowedOAuthScopes[0]", goV: "scale-api/s01", jsV: "scale-api/s02"},
+			path: ".Resources.Partner0001Client9E494EFC.Properties.AllowedOAuthScopes[0]", goV: `"scale-api/s01"`, jsV: `"scale-api/s02"`},
 		{name: "a logical id", js: replace(mirrorTemplate, `"Partner0001SecretD8775E5C": {`, `"Partner0001Secret": {`),
-			path: ".Resources.Partner0001Secret", goV: absent{}},
+			path: ".Resources.Partner0001Secret", goV: "(absent)", jsV: `{"Type":"AWS::SecretsManager::Secret",...`},
 		{name: "metadata other than the path", js: replace(mirrorTemplate, `"aws:asset:property": "TemplateURL"`, `"aws:asset:property": "Code"`),
-			path: ".Resources.Clients.Metadata.aws:asset:property", goV: "TemplateURL", jsV: "Code"},
+			path: ".Resources.Clients.Metadata.aws:asset:property", goV: `"TemplateURL"`, jsV: `"Code"`},
 		{name: "a nested stack's parameters", js: replace(mirrorTemplate, `"Parameters": {"p": {"Ref": "Pool"}}`, `"Parameters": {"p": {"Ref": "Other"}}`),
-			path: ".Resources.Clients.Properties.Parameters.p.Ref", goV: "Pool", jsV: "Other"},
+			path: ".Resources.Clients.Properties.Parameters.p.Ref", goV: `"Pool"`, jsV: `"Other"`},
 		{name: "an extra condition", js: replace(mirrorTemplate, `"Conditions": {`, `"Conditions": {"IsProd": {"Fn::Equals": ["a", "b"]}, `),
-			path: ".Conditions", goV: absent{}},
+			path: ".Conditions", goV: "(absent)", jsV: `{"IsProd":{"Fn::Equals":["a","b"]}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, goV, jsV, same, err := compareTemplates([]byte(mirrorTemplate), []byte(tc.js))
+			c, err := compareTemplates([]byte(mirrorTemplate), []byte(tc.js))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if same != tc.same {
-				t.Fatalf("same = %v, want %v (first difference at %q: %v against %v)", same, tc.same, path, goV, jsV)
+			if c.same != tc.same || c.sameOrder != tc.sameOrder {
+				t.Fatalf("same, sameOrder = %v, %v; want %v, %v (first difference at %q: %s against %s)", c.same, c.sameOrder, tc.same, tc.sameOrder, c.path, shortJSON(c.goValue), shortJSON(c.jsValue))
 			}
 			if tc.same {
 				return
 			}
-			if path != tc.path {
-				t.Errorf("path = %q, want %q", path, tc.path)
+			if c.path != tc.path {
+				t.Errorf("path = %q, want %q", c.path, tc.path)
 			}
-			if !reflect.DeepEqual(goV, tc.goV) || (tc.jsV != nil && !reflect.DeepEqual(jsV, tc.jsV)) {
-				t.Errorf("values = %#v, %#v; want %#v, %#v", goV, jsV, tc.goV, tc.jsV)
+			goV, jsV := shortJSON(c.goValue), shortJSON(c.jsValue)
+			if goV != tc.goV || !strings.HasPrefix(jsV, strings.TrimSuffix(tc.jsV, "...")) {
+				t.Errorf("values = %s, %s; want %s, %s", goV, jsV, tc.goV, tc.jsV)
 			}
 		})
 	}
-	if _, _, _, _, err := compareTemplates([]byte(mirrorTemplate), []byte(`{"Resources":`)); err == nil {
+	if _, err := compareTemplates([]byte(mirrorTemplate), []byte(`{"Resources":`)); err == nil {
 		t.Error("a broken template compared without error")
 	}
 }
@@ -128,12 +131,15 @@ func TestCompareAssemblies(t *testing.T) {
 	write(goDir, "ScaleAuthClients01.nested.template.json", mirrorTemplate)
 	write(goDir, "manifest.json", `{}`) // not a template
 
-	diffs, compared, err := compareAssemblies(goDir, jsDir)
+	diffs, reordered, compared, err := compareAssemblies(goDir, jsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if compared != 3 {
 		t.Errorf("compared %d templates, want 3", compared)
+	}
+	if !reflect.DeepEqual(reordered, []string{"Scale.template.json"}) {
+		t.Errorf("reordered = %q, want Scale.template.json alone", reordered)
 	}
 	want := []string{
 		"ScaleAuthClients00.nested.template.json: first difference at Resources.Partner0001SecretD8775E5C.DeletionPolicy: Go \"Delete\", JS \"Retain\"",
