@@ -27,6 +27,11 @@ package main
 // the JavaScript app reuses those bundles under the same hashes
 // (-c mirror:goAssembly=<the Go app's assembly>).
 //
+// The JavaScript apps record a creation stack trace per CloudFormation
+// element, as aws-cdk-lib does for any JavaScript app unless told not to;
+// the Go apps record none (cdkapp.NewApp). -mirror-creation-stacks=false
+// turns them off in the JavaScript apps too.
+//
 // What the Go apps do besides synthesizing, and the mirrors do not: they
 // check their props before creating anything, and after app.Synth read the
 // assembly back for budget.CheckDir (and, the default app, apiguard.CheckDir),
@@ -49,7 +54,10 @@ import (
 	"strings"
 )
 
-var mirrorRuns = flag.Int("mirror-runs", 3, "timed runs of each app per mirror size, alternated Go, JavaScript, ... after one warm-up each (0: compare the templates only)")
+var (
+	mirrorRuns           = flag.Int("mirror-runs", 3, "timed runs of each app per mirror size, alternated Go, JavaScript, ... after one warm-up each (0: compare the templates only)")
+	mirrorCreationStacks = flag.Bool("mirror-creation-stacks", true, "let the JavaScript apps record a creation stack trace per CloudFormation element, as aws-cdk-lib does by default for a JavaScript app (the Go apps record none: cdkapp.NewApp)")
+)
 
 // mirrorSizes are the sizes the mirror compares: the smallest, the clients
 // alone, and the target's 1,000 clients with 300 routes. -scale-max leaves
@@ -63,6 +71,10 @@ const mirrorDir = "bench/jsmirror"
 
 func mirrorRows() []row {
 	installMirror()
+	var jsContext []string
+	if !*mirrorCreationStacks {
+		jsContext = []string{"-c", "mirror:creationStacks=false"}
+	}
 	// The repository's own app with cdk.json's configuration, against
 	// bench/jsmirror/defaultapp.js (issue 20's second target).
 	defaultApp := filepath.Join(*outDir, "scopegate")
@@ -70,7 +82,7 @@ func mirrorRows() []row {
 	goDir, jsDir := filepath.Join(*outDir, "cdk.out-mirror-go-default"), filepath.Join(*outDir, "cdk.out-mirror-js-default")
 	rows := mirrorPair("mirror: default app", goDir, jsDir,
 		[]string{cdkCLI, "synth", "--quiet", "--app", defaultApp, "-o", goDir},
-		[]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/defaultapp.js", "-c", "mirror:goAssembly=" + goDir, "-o", jsDir})
+		append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/defaultapp.js"}, jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))
 
 	app := buildScaleApp()
 	for _, c := range mirrorSizes {
@@ -82,7 +94,7 @@ func mirrorRows() []row {
 		size := []string{"-c", fmt.Sprintf("scale:clients=%d", c.clients), "-c", fmt.Sprintf("scale:routes=%d", c.routes)}
 		rows = append(rows, mirrorPair(fmt.Sprintf("mirror: %d clients, %d routes", c.clients, c.routes), goDir, jsDir,
 			append(append([]string{cdkCLI, "synth", "--quiet", "--app", app}, size...), "-o", goDir),
-			append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/app.js"}, size...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))...)
+			append(append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/app.js"}, size...), jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))...)
 	}
 	return rows
 }

@@ -17,12 +17,12 @@ const path = require('path');
 const cdk = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 
-const { authServer, contextInt, goBundles, goFunction, repoRoot, scopedAPI } = require('./scopegate');
+const { authServer, contextInt, goBundles, goFunction, newApp, repoRoot, scopedAPI } = require('./scopegate');
 
 const SCOPE_COUNT = 50;
 
 function main() {
-  const app = new cdk.App();
+  const app = newApp();
   const clients = contextInt(app, 'scale:clients', 1);
   const routes = contextInt(app, 'scale:routes', 10);
   const bundles = goBundles(app.node.tryGetContext('mirror:goAssembly'), ['Scale']);

@@ -14,7 +14,7 @@ const cdk = require('aws-cdk-lib');
 const apigateway = require('aws-cdk-lib/aws-apigateway');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 
-const { authServer, goBundles, goFunction, repoRoot, scopedAPI, suppress } = require('./scopegate');
+const { authServer, goBundles, goFunction, newApp, repoRoot, scopedAPI, suppress } = require('./scopegate');
 
 // stacks.newWeatherService and serveWeatherEvents: the tables, the function
 // and the scoped API in front of it.
@@ -75,7 +75,7 @@ function resourceServer(identifier, name, scopes) {
 }
 
 function main() {
-  const app = new cdk.App();
+  const app = newApp();
   if (app.node.tryGetContext('scopegate') !== undefined) {
     throw new Error('jsmirror: defaultapp.js mirrors the default configuration only; cdk.json has a "scopegate" key');
   }

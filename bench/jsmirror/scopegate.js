@@ -706,6 +706,20 @@ function observe(api, restApi, accessLogs, handler, auth) {
 
 // --- what both apps need of their surroundings ---
 
+// newApp is the app. A JavaScript app records a creation stack trace for
+// each CloudFormation element (aws-cdk-lib's default, and what a JavaScript
+// user gets: the traces show their code); the Go apps turn that off
+// (cdkapp.NewApp: from Go the traces hold only jsii kernel frames).
+// -c mirror:creationStacks=false turns it off here too (the CLI refuses
+// -c for aws-cdk-lib's own key, aws:cdk:disable-creation-stack-traces).
+function newApp() {
+  const app = new cdk.App();
+  if (String(app.node.tryGetContext('mirror:creationStacks')) === 'false') {
+    app.node.setContext(cxapi.DISABLE_CREATION_STACK_TRACES, true);
+  }
+  return app;
+}
+
 // contextInt reads a positive whole number from the context: -c on the
 // command line gives a string, cdk.json a number.
 function contextInt(app, name, def) {
@@ -727,4 +741,4 @@ function repoRoot() {
   }
 }
 
-module.exports = { authServer, contextInt, goBundles, goFunction, key, repoRoot, scopedAPI, suppress };
+module.exports = { authServer, contextInt, goBundles, goFunction, key, newApp, repoRoot, scopedAPI, suppress };
