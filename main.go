@@ -17,6 +17,7 @@ import (
 )
 
 func main() {
+	cdkapp.UseKernelNodeFlags()
 	err := synth(cdkapp.NewApp(nil))
 	jsii.Close()
 	if err != nil {

@@ -127,6 +127,7 @@ func Main(build func(app awscdk.App) error) {
 
 // MainWith is Main with Options.
 func MainWith(opts Options, build func(app awscdk.App) error) {
+	UseKernelNodeFlags()
 	var code int
 	if err := Catch(func() { code = run(NewApp(nil), build, opts, os.Stderr) }); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -3,6 +3,9 @@ package cdkapp
 import (
 	"bytes"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
@@ -17,7 +21,23 @@ import (
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
-func TestMain(m *testing.M) { cdktest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(kernelAppEnv) != "" {
+		kernelApp()
+		return
+	}
+	cdktest.Main(m)
+}
+
+// kernelAppEnv makes the test binary a program whose main starts like
+// Main's (TestKernelRunsWithNodeFlags).
+const kernelAppEnv = "SCOPEGATE_TEST_KERNEL_APP"
+
+func kernelApp() {
+	UseKernelNodeFlags()
+	awscdk.NewStack(NewApp(nil), jsii.String("Kernel"), nil)
+	jsii.Close()
+}
 
 // A user's mistake ends the run with exit status 1 and its message, one
 // line per problem, never a goroutine dump or a JavaScript stack.
@@ -88,4 +108,47 @@ func TestNewAppRecordsNoCreationStackTraces(t *testing.T) {
 	assert.Zero(t, traces(NewApp(nil)), "NewApp")
 	assert.Equal(t, 1, traces(awscdk.NewApp(nil)), "awscdk.NewApp records one per element: the test would pass for nothing without it")
 	assert.Equal(t, 1, traces(NewApp(&awscdk.AppProps{Context: &map[string]any{DisableCreationStackTraces: false}})), "the caller's context wins")
+}
+
+// UseKernelNodeFlags starts the program again with itself as the jsii
+// kernel's node, which starts node with kernelNodeFlags; JSII_NODE set by
+// the user turns that off. A "node" first in PATH records its arguments and
+// runs the real one. Neither start leaves jsii's runtime behind in TMPDIR.
+func TestKernelRunsWithNodeFlags(t *testing.T) {
+	realNode, err := exec.LookPath("node")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		env   []string
+		flags string
+	}{
+		{"by default", nil, "--single-threaded-gc "},
+		{"JSII_NODE=node", []string{"JSII_NODE=node"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, tmp := t.TempDir(), t.TempDir()
+			args := filepath.Join(dir, "args")
+			script := "#!/bin/sh\necho \"$@\" >> " + args + "\nexec " + realNode + " \"$@\"\n"
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "node"), []byte(script), 0o755))
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			for _, e := range os.Environ() {
+				switch strings.SplitN(e, "=", 2)[0] {
+				case "JSII_NODE", "JSII_RUNTIME", kernelNodeEnv, "PATH", "TMPDIR":
+				default:
+					cmd.Env = append(cmd.Env, e)
+				}
+			}
+			cmd.Env = append(cmd.Env, append(tc.env, kernelAppEnv+"=1", "TMPDIR="+tmp, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))...)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			recorded, err := os.ReadFile(args)
+			require.NoError(t, err, "node was not started through PATH")
+			lines := strings.Split(strings.TrimSpace(string(recorded)), "\n")
+			require.Len(t, lines, 1, "node started once (it forks the kernel itself): %q", lines)
+			assert.Regexp(t, "^"+tc.flags+"/\\S+/bin/jsii-runtime\\.js$", lines[0])
+			left, err := filepath.Glob(filepath.Join(tmp, "jsii-runtime.*"))
+			require.NoError(t, err)
+			assert.Empty(t, left, "jsii's runtime left in TMPDIR")
+		})
+	}
 }

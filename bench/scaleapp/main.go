@@ -34,6 +34,7 @@ import (
 const scopeCount = 50
 
 func main() {
+	cdkapp.UseKernelNodeFlags()
 	if err := run(); err != nil {
 		// One line, so the bench can put it in its table: the props' errors
 		// are joined with newlines and jsii's carry a JavaScript stack.

@@ -1,0 +1,89 @@
+package cdkapp
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The jsii kernel, the Node.js process that runs aws-cdk-lib for a Go app,
+// is started by jsii-runtime-go as `$JSII_NODE <runtime>` ("node" when
+// JSII_NODE is unset), and it passes its own Node.js options on to the
+// process it forks for the kernel proper. NODE_OPTIONS cannot carry V8's
+// flags, and setting them at run time (v8.setFlagsFromString) crashed the
+// kernel in a garbage collection, so the only way to give the kernel a V8
+// flag is a JSII_NODE that adds it: NewApp makes this very binary that
+// JSII_NODE, which, started by jsii-runtime-go (kernelNodeEnv and jsii's
+// JSII_AGENT set), replaces itself with node and the flags below, before any
+// jsii call (init). Nothing is written to disk and no shell is needed.
+//
+// jsii-runtime-go reads JSII_NODE when the first jsii package initializes,
+// before main, so it cannot just be set: UseKernelNodeFlags starts the
+// program again with it set, which costs one start of the binary and no jsii
+// call (the kernel starts at the first call).
+//
+// --single-threaded-gc: V8's parallel and concurrent garbage collection
+// threads cost a 2-core machine more than they save. Measured on the build
+// machine (BENCHMARKS.md, "Synthesis cost per client"). It was not measured
+// on more cores; JSII_NODE=node turns it off.
+var kernelNodeFlags = []string{"--single-threaded-gc"}
+
+// kernelNodeEnv marks a program started again by UseKernelNodeFlags, and
+// its JSII_NODE processes.
+const kernelNodeEnv = "SCOPEGATE_JSII_NODE"
+
+// jsiiAgentEnv is set by jsii-runtime-go in the environment of the process it
+// starts as the kernel (JSII_AGENT=<go version>/<os>/<arch>), and by nothing
+// else: it tells this binary started as JSII_NODE from the app itself.
+const jsiiAgentEnv = "JSII_AGENT"
+
+func init() {
+	if os.Getenv(kernelNodeEnv) == "" || os.Getenv(jsiiAgentEnv) == "" {
+		return
+	}
+	node, err := exec.LookPath("node")
+	if err == nil {
+		// The jsii packages' init has already extracted jsii's runtime
+		// into a temporary directory for a kernel this process will never
+		// start; Close removes it.
+		jsii.Close()
+		os.Unsetenv(kernelNodeEnv)
+		args := append(append([]string{node}, kernelNodeFlags...), os.Args[1:]...)
+		err = syscall.Exec(node, args, os.Environ())
+	}
+	// Only reached when node cannot be started; jsii-runtime-go then reports
+	// that the kernel did not start.
+	os.Stderr.WriteString("scopegate: cannot start node for the jsii kernel: " + err.Error() + "\n")
+	os.Exit(1)
+}
+
+// UseKernelNodeFlags starts this program again, with the same arguments and
+// environment, with itself as the jsii kernel's JSII_NODE, so that the kernel
+// runs with kernelNodeFlags. Call it first in main, before anything a second
+// start would repeat: Main and MainWith do. It does nothing when the program
+// already was started again, the user chose the kernel's node (JSII_NODE) or
+// runtime (JSII_RUNTIME), or the platform cannot replace a process
+// (Windows); on any failure the program goes on without the flags.
+func UseKernelNodeFlags() {
+	if runtime.GOOS == "windows" || os.Getenv(kernelNodeEnv) != "" ||
+		os.Getenv("JSII_NODE") != "" || os.Getenv("JSII_RUNTIME") != "" {
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	if info, err := os.Stat(self); err != nil || info.Mode()&0o111 == 0 {
+		return
+	}
+	// Close removes the temporary directory the jsii packages' init
+	// extracted jsii's runtime into (the program started again extracts its
+	// own). A jsii call after it starts a new kernel, so if Exec fails the
+	// program goes on as it would have.
+	jsii.Close()
+	env := append(os.Environ(), kernelNodeEnv+"=1", "JSII_NODE="+self)
+	syscall.Exec(self, os.Args, env) // returns only on failure
+}
