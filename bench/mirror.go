@@ -32,6 +32,12 @@ package main
 // the Go apps record none (cdkapp.NewApp). -mirror-creation-stacks=false
 // turns them off in the JavaScript apps too.
 //
+// The Go apps run the jsii kernel's node with --single-threaded-gc
+// (cdkapp.UseKernelNodeFlags); the JavaScript apps run plain node, as a
+// JavaScript user's cdk.json does. -mirror-js-node-flags gives them node
+// flags too (-mirror-js-node-flags=--single-threaded-gc compares like with
+// like).
+//
 // What the Go apps do besides synthesizing, and the mirrors do not: they
 // check their props before creating anything, and after app.Synth read the
 // assembly back for budget.CheckDir (and, the default app, apiguard.CheckDir),
@@ -56,6 +62,7 @@ import (
 
 var (
 	mirrorRuns           = flag.Int("mirror-runs", 3, "timed runs of each app per mirror size, alternated Go, JavaScript, ... after one warm-up each (0: compare the templates only)")
+	mirrorJSNodeFlags    = flag.String("mirror-js-node-flags", "", "node flags for the JavaScript apps (their --app is \"node <flags> bench/jsmirror/...\"), such as --single-threaded-gc, which the Go apps' jsii kernel runs with")
 	mirrorCreationStacks = flag.Bool("mirror-creation-stacks", true, "let the JavaScript apps record a creation stack trace per CloudFormation element, as aws-cdk-lib does by default for a JavaScript app (the Go apps record none: cdkapp.NewApp)")
 )
 
@@ -75,6 +82,10 @@ func mirrorRows() []row {
 	if !*mirrorCreationStacks {
 		jsContext = []string{"-c", "mirror:creationStacks=false"}
 	}
+	node := "node "
+	if *mirrorJSNodeFlags != "" {
+		node += *mirrorJSNodeFlags + " "
+	}
 	// The repository's own app with cdk.json's configuration, against
 	// bench/jsmirror/defaultapp.js (issue 20's second target).
 	defaultApp := filepath.Join(*outDir, "scopegate")
@@ -82,7 +93,7 @@ func mirrorRows() []row {
 	goDir, jsDir := filepath.Join(*outDir, "cdk.out-mirror-go-default"), filepath.Join(*outDir, "cdk.out-mirror-js-default")
 	rows := mirrorPair("mirror: default app", goDir, jsDir,
 		[]string{cdkCLI, "synth", "--quiet", "--app", defaultApp, "-o", goDir},
-		append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/defaultapp.js"}, jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))
+		append(append([]string{cdkCLI, "synth", "--quiet", "--app", node + mirrorDir + "/defaultapp.js"}, jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))
 
 	app := buildScaleApp()
 	for _, c := range mirrorSizes {
@@ -94,7 +105,7 @@ func mirrorRows() []row {
 		size := []string{"-c", fmt.Sprintf("scale:clients=%d", c.clients), "-c", fmt.Sprintf("scale:routes=%d", c.routes)}
 		rows = append(rows, mirrorPair(fmt.Sprintf("mirror: %d clients, %d routes", c.clients, c.routes), goDir, jsDir,
 			append(append([]string{cdkCLI, "synth", "--quiet", "--app", app}, size...), "-o", goDir),
-			append(append(append([]string{cdkCLI, "synth", "--quiet", "--app", "node " + mirrorDir + "/app.js"}, size...), jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))...)
+			append(append(append([]string{cdkCLI, "synth", "--quiet", "--app", node + mirrorDir + "/app.js"}, size...), jsContext...), "-c", "mirror:goAssembly="+goDir, "-o", jsDir))...)
 	}
 	return rows
 }
