@@ -122,7 +122,7 @@ func TestKernelRunsWithNodeFlags(t *testing.T) {
 		env   []string
 		flags string
 	}{
-		{"by default", nil, "--single-threaded-gc "},
+		{"by default", nil, "--single-threaded-gc --liftoff-only "},
 		{"JSII_NODE=node", []string{"JSII_NODE=node"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

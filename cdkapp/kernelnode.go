@@ -25,11 +25,19 @@ import (
 // program again with it set, which costs one start of the binary and no jsii
 // call (the kernel starts at the first call).
 //
-// --single-threaded-gc: V8's parallel and concurrent garbage collection
-// threads cost a 2-core machine more than they save. Measured on the build
-// machine (BENCHMARKS.md, "Synthesis cost per client"). It was not measured
-// on more cores; JSII_NODE=node turns it off.
-var kernelNodeFlags = []string{"--single-threaded-gc"}
+// The flags, measured on the 2-core build machine (BENCHMARKS.md, "Synthesis
+// cost per client"); JSII_NODE=node turns them off, for instance on a
+// machine with many cores where they were not measured:
+//
+//   - --single-threaded-gc: V8's parallel and concurrent garbage collection
+//     threads cost two cores more CPU than they save (the default app's
+//     synth used 6.3 s of CPU instead of 9.6 s, and took 1.1-1.3 s less).
+//   - --liftoff-only: aws-cdk-lib's template validation runs a WebAssembly
+//     engine once per synth, and V8's background optimizing compiler for it
+//     (TurboFan) keeps working after the synth: the kernel took 0.45-0.8 s
+//     to exit after its last request without the flag, 0.03-0.04 s with it,
+//     and the validation itself took no longer.
+var kernelNodeFlags = []string{"--single-threaded-gc", "--liftoff-only"}
 
 // kernelNodeEnv marks a program started again by UseKernelNodeFlags, and
 // its JSII_NODE processes.
