@@ -124,9 +124,9 @@ bench-local: node_modules/.package-lock.json
 	go run ./bench -only local
 
 .PHONY: bench-mirror
-## bench-mirror: only the bench's mirror section: the default app and bench/scaleapp against the same apps in plain JavaScript (bench/jsmirror, npm ci when needed): every template compared, then synth times alternated Go, JS for the default app and the scale app at 1 client/10 routes, 1,000/10 and 1,000/300 (MIRROR_RUNS=n, default 3, 0 compares only; SCALE_MAX=10 keeps the smallest scale size; MIRROR_CREATION_STACKS=false: the JavaScript apps without creation stack traces, as the Go apps; MIRROR_JS_NODE_FLAGS=--single-threaded-gc: the JavaScript apps' node with the flag the Go apps' jsii kernel has)
+## bench-mirror: only the bench's mirror section: the default app and bench/scaleapp against the same apps in plain JavaScript (bench/jsmirror, npm ci when needed): every template compared, then synth times alternated Go, JS for the default app and the scale app at 1 client/10 routes, 1,000/10 and 1,000/300 (MIRROR_RUNS=n, default 3, 0 compares only; SCALE_MAX=10 keeps the smallest scale size; MIRROR_CREATION_STACKS=false: the JavaScript apps without creation stack traces, as the Go apps; MIRROR_JS_NODE_FLAGS="--single-threaded-gc --liftoff-only": the JavaScript apps' node with the flags the Go apps' jsii kernel has)
 bench-mirror: node_modules/.package-lock.json
-	go run ./bench -only mirror $(if $(MIRROR_RUNS),-mirror-runs $(MIRROR_RUNS)) $(if $(SCALE_MAX),-scale-max $(SCALE_MAX)) $(if $(MIRROR_CREATION_STACKS),-mirror-creation-stacks=$(MIRROR_CREATION_STACKS)) $(if $(MIRROR_JS_NODE_FLAGS),-mirror-js-node-flags=$(MIRROR_JS_NODE_FLAGS))
+	go run ./bench -only mirror $(if $(MIRROR_RUNS),-mirror-runs $(MIRROR_RUNS)) $(if $(SCALE_MAX),-scale-max $(SCALE_MAX)) $(if $(MIRROR_CREATION_STACKS),-mirror-creation-stacks=$(MIRROR_CREATION_STACKS)) $(if $(MIRROR_JS_NODE_FLAGS),-mirror-js-node-flags="$(MIRROR_JS_NODE_FLAGS)")
 
 .PHONY: bench-function
 ## bench-function: only the bench's function section: the built weather-events bootstrap behind a local Lambda Runtime API against dynalite (latency, 503s when storage hangs or is down, cold start) and its arm64 size

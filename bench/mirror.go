@@ -32,11 +32,11 @@ package main
 // the Go apps record none (cdkapp.NewApp). -mirror-creation-stacks=false
 // turns them off in the JavaScript apps too.
 //
-// The Go apps run the jsii kernel's node with --single-threaded-gc
-// (cdkapp.UseKernelNodeFlags); the JavaScript apps run plain node, as a
-// JavaScript user's cdk.json does. -mirror-js-node-flags gives them node
-// flags too (-mirror-js-node-flags=--single-threaded-gc compares like with
-// like).
+// The Go apps run the jsii kernel's node with --single-threaded-gc and
+// --liftoff-only (cdkapp.UseKernelNodeFlags); the JavaScript apps run plain
+// node, as a JavaScript user's cdk.json does. -mirror-js-node-flags gives
+// them node flags too (-mirror-js-node-flags="--single-threaded-gc
+// --liftoff-only" compares like with like).
 //
 // What the Go apps do besides synthesizing, and the mirrors do not: they
 // check their props before creating anything, and after app.Synth read the
@@ -62,7 +62,7 @@ import (
 
 var (
 	mirrorRuns           = flag.Int("mirror-runs", 3, "timed runs of each app per mirror size, alternated Go, JavaScript, ... after one warm-up each (0: compare the templates only)")
-	mirrorJSNodeFlags    = flag.String("mirror-js-node-flags", "", "node flags for the JavaScript apps (their --app is \"node <flags> bench/jsmirror/...\"), such as --single-threaded-gc, which the Go apps' jsii kernel runs with")
+	mirrorJSNodeFlags    = flag.String("mirror-js-node-flags", "", "node flags for the JavaScript apps (their --app is \"node <flags> bench/jsmirror/...\"), such as \"--single-threaded-gc --liftoff-only\", which the Go apps' jsii kernel runs with")
 	mirrorCreationStacks = flag.Bool("mirror-creation-stacks", true, "let the JavaScript apps record a creation stack trace per CloudFormation element, as aws-cdk-lib does by default for a JavaScript app (the Go apps record none: cdkapp.NewApp)")
 )
 
