@@ -15,10 +15,11 @@ import (
 // process it forks for the kernel proper. NODE_OPTIONS cannot carry V8's
 // flags, and setting them at run time (v8.setFlagsFromString) crashed the
 // kernel in a garbage collection, so the only way to give the kernel a V8
-// flag is a JSII_NODE that adds it: NewApp makes this very binary that
-// JSII_NODE, which, started by jsii-runtime-go (kernelNodeEnv and jsii's
-// JSII_AGENT set), replaces itself with node and the flags below, before any
-// jsii call (init). Nothing is written to disk and no shell is needed.
+// flag is a JSII_NODE that adds it: UseKernelNodeFlags makes this very
+// binary that JSII_NODE, which, started by jsii-runtime-go (kernelNodeEnv
+// and jsii's JSII_AGENT set), replaces itself with node and the flags below,
+// before any jsii call (init). Nothing is written to disk and no shell is
+// needed.
 //
 // jsii-runtime-go reads JSII_NODE when the first jsii package initializes,
 // before main, so it cannot just be set: UseKernelNodeFlags starts the
@@ -30,8 +31,9 @@ import (
 // machine with many cores where they were not measured:
 //
 //   - --single-threaded-gc: V8's parallel and concurrent garbage collection
-//     threads cost two cores more CPU than they save (the default app's
-//     synth used 6.3 s of CPU instead of 9.6 s, and took 1.1-1.3 s less).
+//     threads cost two cores more CPU than they save (the JavaScript mirror
+//     of the default app used 6.3 s of CPU instead of 9.6 s with it, and
+//     took 1.1-1.3 s less; the Go app's synth, with both flags, 2-3 s less).
 //   - --liftoff-only: aws-cdk-lib's template validation runs a WebAssembly
 //     engine once per synth, and V8's background optimizing compiler for it
 //     (TurboFan) keeps working after the synth: the kernel took 0.45-0.8 s
