@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"strings"
 	"time"
 
@@ -106,21 +107,23 @@ type Client struct {
 	cfnAPIKey awsapigateway.CfnApiKey
 }
 
-// resource looks up one of the client's resources by logical id.
-func (c *Client) resource(logicalID string) awscdk.CfnResource {
-	return c.resources.GetResource(jsii.String(logicalID))
+// includedResource looks up one of the client's resources by logical id in
+// its stack's include, as the L1 type T; what names it in the panic of a
+// resource of another type (which only a changed template could give).
+func includedResource[T any](c *Client, logicalID, what string) T {
+	r := c.resources.GetResource(jsii.String(logicalID))
+	resource, ok := r.(T)
+	if !ok {
+		panic(fmt.Errorf("m2mauth: %s %s of machine client %q is a %T, not a %v", what, logicalID, c.Name, r, reflect.TypeFor[T]()))
+	}
+	return resource
 }
 
 // UserPoolClient is the Cognito app client, the CloudFormation resource
 // itself (an L1 construct), for escape hatches.
 func (c *Client) UserPoolClient() awscognito.CfnUserPoolClient {
 	if c.appClient == nil {
-		r := c.resource(c.logicalIDs.client)
-		client, ok := r.(awscognito.CfnUserPoolClient)
-		if !ok {
-			panic(fmt.Errorf("m2mauth: app client %s of machine client %q is a %T, not a CfnUserPoolClient", c.logicalIDs.client, c.Name, r))
-		}
-		c.appClient = client
+		c.appClient = includedResource[awscognito.CfnUserPoolClient](c, c.logicalIDs.client, "app client")
 	}
 	return c.appClient
 }
@@ -139,12 +142,7 @@ func (c *Client) ClientID() *string {
 // construct), for escape hatches. Secret is the same secret for grants.
 func (c *Client) CfnSecret() awssecretsmanager.CfnSecret {
 	if c.cfnSecret == nil {
-		r := c.resource(c.logicalIDs.secret)
-		secret, ok := r.(awssecretsmanager.CfnSecret)
-		if !ok {
-			panic(fmt.Errorf("m2mauth: secret %s of machine client %q is a %T, not a CfnSecret", c.logicalIDs.secret, c.Name, r))
-		}
-		c.cfnSecret = secret
+		c.cfnSecret = includedResource[awssecretsmanager.CfnSecret](c, c.logicalIDs.secret, "secret")
 	}
 	return c.cfnSecret
 }
@@ -168,12 +166,7 @@ func (c *Client) APIKey() awsapigateway.CfnApiKey {
 		return nil
 	}
 	if c.cfnAPIKey == nil {
-		r := c.resource(c.logicalIDs.apiKey)
-		key, ok := r.(awsapigateway.CfnApiKey)
-		if !ok {
-			panic(fmt.Errorf("m2mauth: API key %s of machine client %q is a %T, not a CfnApiKey", c.logicalIDs.apiKey, c.Name, r))
-		}
-		c.cfnAPIKey = key
+		c.cfnAPIKey = includedResource[awsapigateway.CfnApiKey](c, c.logicalIDs.apiKey, "API key")
 	}
 	return c.cfnAPIKey
 }
