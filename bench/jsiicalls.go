@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+
+	"github.com/scopegate/scopegate/internal/cdkenv"
 )
 
 // The jsii calls the scale app makes: every request the Go side sends to the
@@ -54,7 +56,7 @@ func countJSIICalls(app string, clients, routes int) (jsiiCallCounts, error) {
 
 	cmd := exec.Command(app)
 	cmd.Env = append(os.Environ(),
-		"JSII_DEBUG=1", "CDK_VALIDATION=false", "CDK_OUTDIR="+outdir, "CDK_CONTEXT_JSON="+string(contextJSON),
+		"JSII_DEBUG=1", cdkenv.Validation+"=false", "CDK_OUTDIR="+outdir, "CDK_CONTEXT_JSON="+string(contextJSON),
 		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/scopegate/scopegate/cloudassembly"
+	"github.com/scopegate/scopegate/internal/cdkenv"
 )
 
 var (
@@ -98,7 +99,7 @@ func coreRows() []row {
 		env        []string
 		extra      []string
 	}
-	valOff := []string{"CDK_VALIDATION=false"}
+	valOff := []string{cdkenv.Validation + "=false"}
 	variants := []variant{
 		{"empty Go CDK app (floor), validation on", "go run ./bench/emptyapp", nil, nil},
 		{"scopegate app, validation on", "go run .", nil, nil},

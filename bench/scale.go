@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scopegate/scopegate/budget"
+	"github.com/scopegate/scopegate/internal/cdkenv"
 )
 
 var (
@@ -33,7 +34,7 @@ var scaleSettings = []struct {
 	env   []string
 }{
 	{"validation on", nil},
-	{"CDK_VALIDATION=false", []string{"CDK_VALIDATION=false"}},
+	{"CDK_VALIDATION=false", []string{cdkenv.Validation + "=false"}},
 }
 
 // scaleResult is what one configuration measured; a synth that failed has

@@ -18,6 +18,7 @@ import (
 	"github.com/scopegate/scopegate/constructs/golambda"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/constructs/scopedapi"
+	"github.com/scopegate/scopegate/internal/cdkenv"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 )
 
@@ -108,6 +109,25 @@ func TestNewAppRecordsNoCreationStackTraces(t *testing.T) {
 	assert.Zero(t, traces(NewApp(nil)), "NewApp")
 	assert.Equal(t, 1, traces(awscdk.NewApp(nil)), "awscdk.NewApp records one per element: the test would pass for nothing without it")
 	assert.Equal(t, 1, traces(NewApp(&awscdk.AppProps{Context: &map[string]any{DisableCreationStackTraces: false}})), "the caller's context wins")
+}
+
+// With CDK_VALIDATION=false (as cdktest.Main sets it) NewApp registers no
+// validation plugin: aws-cdk-lib runs a registered plugin whatever the
+// variable says, so a template it would reject synthesizes without a report.
+// test/validation checks the other side: with validation on, NewApp's plugin
+// is the only one and finds what it should.
+func TestNewAppRegistersNoValidationWhenItIsOff(t *testing.T) {
+	require.Equal(t, "false", os.Getenv(cdkenv.Validation))
+	dir := t.TempDir()
+	app := NewApp(&awscdk.AppProps{Outdir: jsii.String(dir)})
+	stack := awscdk.NewStack(app, jsii.String("Broken"), nil)
+	awscdk.NewCfnResource(stack, jsii.String("Queue"), &awscdk.CfnResourceProps{
+		Type:       jsii.String("AWS::SQS::Queue"),
+		Properties: &map[string]any{"MessageRetentionPeriod": "a week"},
+	})
+	app.Synth(nil)
+	assert.FileExists(t, filepath.Join(dir, "Broken.template.json"))
+	assert.NoFileExists(t, filepath.Join(dir, "validation-report.json"))
 }
 
 // UseKernelNodeFlags starts the program again with itself as the jsii

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scopegate/scopegate/cdkapp"
 	"github.com/scopegate/scopegate/constructs/m2mauth"
 	"github.com/scopegate/scopegate/internal/testkit/cdktest"
 	"github.com/scopegate/scopegate/stacks"
@@ -36,13 +37,18 @@ type report struct {
 }
 
 // synth synthesizes app into a temporary directory and returns the panic
-// message (findings are errors under the cdk.json flag) and the report.
+// message (findings are errors under the cdk.json flag) and the report. The
+// app is cdkapp.NewApp's, as `cdk synth` of the repository's app builds it:
+// with validation on it registers the validation plugin itself.
 func synth(t *testing.T, app func(awscdk.App)) (string, report) {
 	t.Helper()
 	ctx := cdktest.ProjectContext()
 	ctx["aws:cdk:bundling-stacks"] = []string{}
 	dir := t.TempDir()
-	a := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir)})
+	a := cdkapp.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir)})
+	// The app's plugins (a deprecated reader; Validations has none): the one
+	// NewApp registered, before any construct.
+	require.Len(t, *a.PolicyValidationBeta1(), 1, "cdkapp.NewApp registers the validation plugin when validation is on")
 	app(a)
 	msg := cdktest.Recover(func() { a.Synth(nil) })
 	var r report
@@ -82,9 +88,13 @@ func TestValidationCatchesABrokenTemplate(t *testing.T) {
 		})
 	})
 	findings := 0
+	var plugins []string
 	for _, plugin := range r.PluginReports {
 		findings += len(plugin.Violations)
+		plugins = append(plugins, plugin.PluginName)
 	}
 	assert.Contains(t, msg, "ValidationFailed", "validation let a broken template through")
 	assert.Equal(t, 2, findings, "one finding for the bad type, one for the unknown property")
+	assert.Equal(t, []string{"CloudFormation Validate"}, plugins,
+		"the plugin cdkapp.NewApp registers replaces aws-cdk-lib's own: one report, not two")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/scopegate/scopegate/internal/cdkenv"
 	"github.com/scopegate/scopegate/internal/gomod"
 )
 
@@ -31,14 +32,14 @@ import (
 // Template validation ("CloudFormation Validate") is off here because it
 // adds seconds to every synthesis; the whole-stack tests switch it back on.
 func Main(m *testing.M) {
-	setDefaultEnv("CDK_VALIDATION", "false")
+	setDefaultEnv(cdkenv.Validation, "false")
 	run(m)
 }
 
 // MainWithValidation runs a package's tests with CloudFormation template
 // validation on, for the tests that check its findings.
 func MainWithValidation(m *testing.M) {
-	os.Setenv("CDK_VALIDATION", "true")
+	os.Setenv(cdkenv.Validation, "true")
 	run(m)
 }
 
