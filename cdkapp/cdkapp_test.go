@@ -36,7 +36,11 @@ const kernelAppEnv = "SCOPEGATE_TEST_KERNEL_APP"
 
 func kernelApp() {
 	UseKernelNodeFlags()
-	awscdk.NewStack(NewApp(nil), jsii.String("Kernel"), nil)
+	app := NewApp(nil)
+	awscdk.NewStack(app, jsii.String("Kernel"), nil)
+	// A deprecated reader: the kernel prints a warning on its stderr, which
+	// must reach this program's stderr through the relay.
+	app.PolicyValidationBeta1()
 	jsii.Close()
 }
 
@@ -130,20 +134,21 @@ func TestNewAppRegistersNoValidationWhenItIsOff(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "validation-report.json"))
 }
 
-// UseKernelNodeFlags starts the program again with itself as the jsii
-// kernel's node, which starts node with kernelNodeFlags; JSII_NODE set by
-// the user turns that off. A "node" first in PATH records its arguments and
-// runs the real one. Neither start leaves jsii's runtime behind in TMPDIR.
+// UseKernelNodeFlags makes the program's binary the jsii kernel's node,
+// which starts the kernel proper with kernelNodeFlags and relays to it (no
+// jsii relay in node); JSII_NODE set by the user turns that off. A "node" first in PATH records its arguments and runs the real one.
+// Either way the kernel's console output reaches the program's stderr, and
+// neither start leaves jsii's runtime behind in TMPDIR.
 func TestKernelRunsWithNodeFlags(t *testing.T) {
 	realNode, err := exec.LookPath("node")
 	require.NoError(t, err)
 	for _, tc := range []struct {
-		name  string
-		env   []string
-		flags string
+		name string
+		env  []string
+		args string // node's, as a regular expression
 	}{
-		{"by default", nil, "--single-threaded-gc --liftoff-only "},
-		{"JSII_NODE=node", []string{"JSII_NODE=node"}, ""},
+		{"by default", nil, `--single-threaded-gc --liftoff-only --preserve-symlinks /\S+/lib/program\.js`},
+		{"JSII_NODE=node", []string{"JSII_NODE=node"}, `/\S+/bin/jsii-runtime\.js`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, tmp := t.TempDir(), t.TempDir()
@@ -164,11 +169,31 @@ func TestKernelRunsWithNodeFlags(t *testing.T) {
 			recorded, err := os.ReadFile(args)
 			require.NoError(t, err, "node was not started through PATH")
 			lines := strings.Split(strings.TrimSpace(string(recorded)), "\n")
-			require.Len(t, lines, 1, "node started once (it forks the kernel itself): %q", lines)
-			assert.Regexp(t, "^"+tc.flags+"/\\S+/bin/jsii-runtime\\.js$", lines[0])
+			require.Len(t, lines, 1, "node started once through PATH (jsii's relay starts the kernel by its own path): %q", lines)
+			assert.Regexp(t, "^"+tc.args+"$", lines[0])
+			assert.Contains(t, string(out), "Do not use this function to look up validation plugins", "the kernel's warning on its stderr")
 			left, err := filepath.Glob(filepath.Join(tmp, "jsii-runtime.*"))
 			require.NoError(t, err)
 			assert.Empty(t, left, "jsii's runtime left in TMPDIR")
 		})
 	}
+}
+
+// kernelProgram finds the kernel proper only next to a relay laid out as
+// jsii-runtime-go v1.139.0 lays out its runtime; anything else is started
+// as it is, relay and all.
+func TestKernelProgramOnlyInJsiisLayout(t *testing.T) {
+	dir := t.TempDir()
+	relay := filepath.Join(dir, "bin", "jsii-runtime.js")
+	program := filepath.Join(dir, "lib", "program.js")
+	for _, f := range []string{relay, program} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(f), 0o755))
+		require.NoError(t, os.WriteFile(f, nil, 0o644))
+	}
+	assert.Equal(t, program, kernelProgram([]string{relay}))
+	assert.Empty(t, kernelProgram([]string{relay, "--more"}), "other arguments")
+	assert.Empty(t, kernelProgram(nil))
+	assert.Empty(t, kernelProgram([]string{program}), "not the relay")
+	require.NoError(t, os.Remove(program))
+	assert.Empty(t, kernelProgram([]string{relay}), "no lib/program.js beside it")
 }

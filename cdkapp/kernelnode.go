@@ -17,14 +17,15 @@ import (
 // kernel in a garbage collection, so the only way to give the kernel a V8
 // flag is a JSII_NODE that adds it: UseKernelNodeFlags makes this very
 // binary that JSII_NODE, which, started by jsii-runtime-go (kernelNodeEnv
-// and jsii's JSII_AGENT set), replaces itself with node and the flags below,
-// before any jsii call (init). Nothing is written to disk and no shell is
-// needed.
+// and jsii's JSII_AGENT set), starts the kernel proper with node and the
+// flags below and relays to it itself (relayKernel, in place of jsii's relay
+// in node), before any jsii call (init). Nothing is written to disk and no
+// shell is needed.
 //
-// jsii-runtime-go reads JSII_NODE when the first jsii package initializes,
-// before main, so it cannot just be set: UseKernelNodeFlags starts the
-// program again with it set, which costs one start of the binary and no jsii
-// call (the kernel starts at the first call).
+// jsii-runtime-go reads JSII_NODE when it creates its client, which the
+// first jsii package's init does, before main; UseKernelNodeFlags sets it
+// and closes that client, so that the first jsii call creates another
+// (the kernel starts at that call, not before).
 //
 // The flags, measured on the 2-core build machine (BENCHMARKS.md, "Synthesis
 // cost per client"); JSII_NODE=node turns them off, for instance on a
@@ -41,7 +42,7 @@ import (
 //     and the validation itself took no longer.
 var kernelNodeFlags = []string{"--single-threaded-gc", "--liftoff-only"}
 
-// kernelNodeEnv marks a program started again by UseKernelNodeFlags, and
+// kernelNodeEnv marks a program that UseKernelNodeFlags has set up, and
 // its JSII_NODE processes.
 const kernelNodeEnv = "SCOPEGATE_JSII_NODE"
 
@@ -61,8 +62,12 @@ func init() {
 		// start; Close removes it.
 		jsii.Close()
 		os.Unsetenv(kernelNodeEnv)
-		args := append(append([]string{node}, kernelNodeFlags...), os.Args[1:]...)
-		err = syscall.Exec(node, args, os.Environ())
+		if program := kernelProgram(os.Args[1:]); program != "" {
+			err = relayKernel(node, kernelNodeFlags, program)
+		} else {
+			args := append(append([]string{node}, kernelNodeFlags...), os.Args[1:]...)
+			err = syscall.Exec(node, args, os.Environ())
+		}
 	}
 	// Only reached when node cannot be started; jsii-runtime-go then reports
 	// that the kernel did not start.
@@ -70,13 +75,13 @@ func init() {
 	os.Exit(1)
 }
 
-// UseKernelNodeFlags starts this program again, with the same arguments and
-// environment, with itself as the jsii kernel's JSII_NODE, so that the kernel
-// runs with kernelNodeFlags. Call it first in main, before anything a second
-// start would repeat: Main and MainWith do. It does nothing when the program
-// already was started again, the user chose the kernel's node (JSII_NODE) or
-// runtime (JSII_RUNTIME), or the platform cannot replace a process
-// (Windows); on any failure the program goes on without the flags.
+// UseKernelNodeFlags makes this program's binary the jsii kernel's
+// JSII_NODE, so that the kernel runs with kernelNodeFlags and with
+// relayKernel between it and jsii-runtime-go. Call it first in main, before
+// any jsii call: Main and MainWith do. It does nothing when the user chose
+// the kernel's node (JSII_NODE) or runtime (JSII_RUNTIME), when it already
+// ran, or on Windows (where it has no relay); when the binary cannot be
+// found, the program goes on without the flags.
 func UseKernelNodeFlags() {
 	if runtime.GOOS == "windows" || os.Getenv(kernelNodeEnv) != "" ||
 		os.Getenv("JSII_NODE") != "" || os.Getenv("JSII_RUNTIME") != "" {
@@ -89,11 +94,12 @@ func UseKernelNodeFlags() {
 	if info, err := os.Stat(self); err != nil || info.Mode()&0o111 == 0 {
 		return
 	}
-	// Close removes the temporary directory the jsii packages' init
-	// extracted jsii's runtime into (the program started again extracts its
-	// own). A jsii call after it starts a new kernel, so if Exec fails the
-	// program goes on as it would have.
+	os.Setenv(kernelNodeEnv, "1")
+	os.Setenv("JSII_NODE", self)
+	// The jsii packages' init created jsii's client, which read JSII_NODE
+	// then and extracted jsii's runtime into a temporary directory; Close
+	// drops both (no kernel has started yet), and the next jsii call creates
+	// a client that reads the new JSII_NODE, as cdktest.Main does for its
+	// settings.
 	jsii.Close()
-	env := append(os.Environ(), kernelNodeEnv+"=1", "JSII_NODE="+self)
-	syscall.Exec(self, os.Args, env) // returns only on failure
 }
