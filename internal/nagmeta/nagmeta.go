@@ -46,21 +46,31 @@ func (r Rule) metadata() map[string]any {
 // default child), and with children on every resource below c, as cdk-nag's
 // NagSuppressions.addResourceSuppressions does. Reasons must be ASCII: cdk-nag
 // base64-encodes any other reason, which this does not.
+//
+// Each resource costs two jsii calls (its metadata read and written, since
+// something else may have suppressed rules on it already); with children the
+// resources are told apart from the other constructs in Go, by the type jsii
+// gives each, and an L2's default child is among them, so no construct below
+// c is asked for its node or default child.
 func Suppress(c constructs.IConstruct, children bool, rules ...Rule) {
-	targets := []constructs.IConstruct{c}
-	if children {
-		targets = *c.Node().FindAll(constructs.ConstructOrder_PREORDER)
+	var resources []awscdk.CfnResource
+	switch r, isResource := c.(awscdk.CfnResource); {
+	case children:
+		for _, t := range *c.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+			if r, ok := t.(awscdk.CfnResource); ok {
+				resources = append(resources, r)
+			}
+		}
+	case isResource:
+		resources = append(resources, r)
+	default:
+		if r, ok := c.Node().DefaultChild().(awscdk.CfnResource); ok {
+			resources = append(resources, r)
+		}
 	}
-	for _, t := range targets {
-		l1 := t
-		if d := t.Node().DefaultChild(); d != nil {
-			l1 = d
-		}
-		resource, ok := l1.(awscdk.CfnResource)
-		if !ok {
-			continue
-		}
-		resource.AddMetadata(jsii.String(MetadataKey), merge(resource.GetMetadata(jsii.String(MetadataKey)), rules))
+	key := jsii.String(MetadataKey)
+	for _, r := range resources {
+		r.AddMetadata(key, merge(r.GetMetadata(key), rules))
 	}
 }
 
