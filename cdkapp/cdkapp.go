@@ -34,8 +34,8 @@ import (
 // things that make its synthesis cheaper.
 //
 // The CDK records no creation stack trace for each construct. aws-cdk-lib
-// captures one per CloudFormation element (CfnElement's constructor, unless the
-// context key "aws:cdk:disable-creation-stack-traces" is set; cx-api's
+// captures one per CloudFormation element (CfnElement's constructor, unless
+// the context key "aws:cdk:disable-creation-stack-traces" is set; cx-api's
 // DISABLE_CREATION_STACK_TRACES) and writes them to the assembly's
 // <stack>.metadata.json. From Go they hold only the jsii kernel's
 // JavaScript frames ("...jsii runtime, node internals...", "no user code"),

@@ -54,19 +54,16 @@ func (r Rule) metadata() map[string]any {
 // c is asked for its node or default child.
 func Suppress(c constructs.IConstruct, children bool, rules ...Rule) {
 	var resources []awscdk.CfnResource
-	switch r, isResource := c.(awscdk.CfnResource); {
-	case children:
+	if children {
 		for _, t := range *c.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 			if r, ok := t.(awscdk.CfnResource); ok {
 				resources = append(resources, r)
 			}
 		}
-	case isResource:
+	} else if r, ok := c.(awscdk.CfnResource); ok {
 		resources = append(resources, r)
-	default:
-		if r, ok := c.Node().DefaultChild().(awscdk.CfnResource); ok {
-			resources = append(resources, r)
-		}
+	} else if r, ok := c.Node().DefaultChild().(awscdk.CfnResource); ok {
+		resources = append(resources, r)
 	}
 	key := jsii.String(MetadataKey)
 	for _, r := range resources {
