@@ -148,7 +148,7 @@ func TestKernelRunsWithNodeFlags(t *testing.T) {
 		args string // node's, as a regular expression
 	}{
 		{"by default", nil, `--single-threaded-gc --liftoff-only --preserve-symlinks /\S+/lib/program\.js`},
-		{"JSII_NODE=node", []string{"JSII_NODE=node"}, `/\S+/bin/jsii-runtime\.js`},
+		{"JSII_NODE=node", []string{jsiiNodeEnv + "=node"}, `/\S+/bin/jsii-runtime\.js`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, tmp := t.TempDir(), t.TempDir()
@@ -158,7 +158,7 @@ func TestKernelRunsWithNodeFlags(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			for _, e := range os.Environ() {
 				switch strings.SplitN(e, "=", 2)[0] {
-				case "JSII_NODE", "JSII_RUNTIME", kernelNodeEnv, "PATH", "TMPDIR":
+				case jsiiNodeEnv, jsiiRuntimeEnv, kernelNodeEnv, "PATH", "TMPDIR":
 				default:
 					cmd.Env = append(cmd.Env, e)
 				}

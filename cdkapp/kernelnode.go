@@ -51,6 +51,14 @@ const kernelNodeEnv = "SCOPEGATE_JSII_NODE"
 // else: it tells this binary started as JSII_NODE from the app itself.
 const jsiiAgentEnv = "JSII_AGENT"
 
+// jsii-runtime-go's choices of the kernel's node and of a whole runtime
+// command (internal/kernel/process); a user's own value of either turns
+// UseKernelNodeFlags off.
+const (
+	jsiiNodeEnv    = "JSII_NODE"
+	jsiiRuntimeEnv = "JSII_RUNTIME"
+)
+
 func init() {
 	if os.Getenv(kernelNodeEnv) == "" || os.Getenv(jsiiAgentEnv) == "" {
 		return
@@ -84,7 +92,7 @@ func init() {
 // found, the program goes on without the flags.
 func UseKernelNodeFlags() {
 	if runtime.GOOS == "windows" || os.Getenv(kernelNodeEnv) != "" ||
-		os.Getenv("JSII_NODE") != "" || os.Getenv("JSII_RUNTIME") != "" {
+		os.Getenv(jsiiNodeEnv) != "" || os.Getenv(jsiiRuntimeEnv) != "" {
 		return
 	}
 	self, err := os.Executable()
@@ -95,7 +103,7 @@ func UseKernelNodeFlags() {
 		return
 	}
 	os.Setenv(kernelNodeEnv, "1")
-	os.Setenv("JSII_NODE", self)
+	os.Setenv(jsiiNodeEnv, self)
 	// The jsii packages' init created jsii's client, which read JSII_NODE
 	// then and extracted jsii's runtime into a temporary directory; Close
 	// drops both (no kernel has started yet), and the next jsii call creates

@@ -436,8 +436,6 @@ func (c *Client) record() any {
 	}
 	if c.Tier != "" {
 		record["tier"] = c.Tier
-	}
-	if c.Tier != "" {
 		record["apiKeyId"] = text.mark(cfnRef(c.logicalIDs.apiKey))
 	}
 	if c.Suspended {
